@@ -1,0 +1,3 @@
+"""bmdsim: a ballistic missile defense simulator and decision aid."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,3 @@
+from bmdsim.cli import main
+
+main()

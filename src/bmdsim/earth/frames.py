@@ -1,0 +1,199 @@
+"""Reference frames on the WGS-84 Earth: geodetic, ECEF, ECI, ENU.
+
+ECI here is the inertial frame that coincides with ECEF at the scenario epoch (t = 0) and
+does not rotate: the Earth turns under it about z at OMEGA_EARTH_RAD_S. Nothing in bmdsim
+needs sidereal time or precession, so the frame is pinned to the epoch instead of to the stars.
+
+Kernels are numba ``njit`` scalar functions (usable inside other kernels) with array wrappers
+that broadcast over leading axes, state on the last axis.
+
+Geodetic from ECEF: the closed form of H. Vermeille, "Direct transformation from geocentric
+coordinates to geodetic coordinates", Journal of Geodesy 76 (2002) 451-454; exact (no
+iteration) everywhere outside a small region around the Earth's centre.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import njit
+
+from bmdsim.constants import OMEGA_EARTH_RAD_S, WGS84_A_M, WGS84_E2
+
+_A = WGS84_A_M
+_E2 = WGS84_E2
+_E4 = WGS84_E2 * WGS84_E2
+
+
+@njit(cache=True, fastmath=False)
+def geodetic_to_ecef_1(lat_rad, lon_rad, h_m):
+    """Geodetic latitude, longitude (rad), ellipsoidal height (m) to ECEF (m)."""
+    s = math.sin(lat_rad)
+    c = math.cos(lat_rad)
+    n = _A / math.sqrt(1.0 - _E2 * s * s)
+    x = (n + h_m) * c * math.cos(lon_rad)
+    y = (n + h_m) * c * math.sin(lon_rad)
+    z = (n * (1.0 - _E2) + h_m) * s
+    return x, y, z
+
+
+@njit(cache=True, fastmath=False)
+def ecef_to_geodetic_1(x, y, z):
+    """ECEF (m) to geodetic latitude, longitude (rad) and height (m); Vermeille (2002)."""
+    rho2 = x * x + y * y
+    p = rho2 / (_A * _A)
+    q = (1.0 - _E2) / (_A * _A) * z * z
+    r = (p + q - _E4) / 6.0
+    s = _E4 * p * q / (4.0 * r * r * r)
+    t = (1.0 + s + math.sqrt(s * (2.0 + s))) ** (1.0 / 3.0)
+    u = r * (1.0 + t + 1.0 / t)
+    v = math.sqrt(u * u + _E4 * q)
+    w = _E2 * (u + v - q) / (2.0 * v)
+    k = math.sqrt(u + v + w * w) - w
+    rho = math.sqrt(rho2)
+    d = k * rho / (k + _E2)
+    dz = math.sqrt(d * d + z * z)
+    lat = 2.0 * math.atan2(z, d + dz)
+    h = (k + _E2 - 1.0) / k * dz
+    lon = math.atan2(y, x)
+    return lat, lon, h
+
+
+@njit(cache=True, fastmath=False)
+def height_m_1(x, y, z):
+    """Height above the WGS-84 ellipsoid (m) of an ECEF point; the cheap half of Vermeille."""
+    rho2 = x * x + y * y
+    p = rho2 / (_A * _A)
+    q = (1.0 - _E2) / (_A * _A) * z * z
+    r = (p + q - _E4) / 6.0
+    s = _E4 * p * q / (4.0 * r * r * r)
+    t = (1.0 + s + math.sqrt(s * (2.0 + s))) ** (1.0 / 3.0)
+    u = r * (1.0 + t + 1.0 / t)
+    v = math.sqrt(u * u + _E4 * q)
+    w = _E2 * (u + v - q) / (2.0 * v)
+    k = math.sqrt(u + v + w * w) - w
+    d = k * math.sqrt(rho2) / (k + _E2)
+    return (k + _E2 - 1.0) / k * math.sqrt(d * d + z * z)
+
+
+@njit(cache=True)
+def eci_to_ecef_pos_1(x, y, z, t_s):
+    """Rotate an ECI position into ECEF at time t_s after the epoch."""
+    th = OMEGA_EARTH_RAD_S * t_s
+    c = math.cos(th)
+    s = math.sin(th)
+    return c * x + s * y, -s * x + c * y, z
+
+
+@njit(cache=True)
+def ecef_to_eci_pos_1(x, y, z, t_s):
+    """Rotate an ECEF position into ECI at time t_s after the epoch."""
+    th = OMEGA_EARTH_RAD_S * t_s
+    c = math.cos(th)
+    s = math.sin(th)
+    return c * x - s * y, s * x + c * y, z
+
+
+# ---------------------------------------------------------------- array wrappers (edges)
+
+def geodetic_to_ecef(lat_deg, lon_deg, h_m=0.0):
+    """Arrays of geodetic degrees and metres to ECEF positions, shape (..., 3)."""
+    lat = np.radians(np.asarray(lat_deg, dtype=float))
+    lon = np.radians(np.asarray(lon_deg, dtype=float))
+    h = np.asarray(h_m, dtype=float)
+    lat, lon, h = np.broadcast_arrays(lat, lon, h)
+    s = np.sin(lat)
+    n = _A / np.sqrt(1.0 - _E2 * s * s)
+    return np.stack(
+        [(n + h) * np.cos(lat) * np.cos(lon), (n + h) * np.cos(lat) * np.sin(lon), (n * (1.0 - _E2) + h) * s],
+        axis=-1,
+    )
+
+
+def ecef_to_geodetic(r_ecef_m):
+    """ECEF positions (..., 3) to (lat_deg, lon_deg, h_m) arrays; Vermeille (2002)."""
+    r = np.asarray(r_ecef_m, dtype=float)
+    x, y, z = r[..., 0], r[..., 1], r[..., 2]
+    rho2 = x * x + y * y
+    p = rho2 / (_A * _A)
+    q = (1.0 - _E2) / (_A * _A) * z * z
+    rr = (p + q - _E4) / 6.0
+    s = _E4 * p * q / (4.0 * rr**3)
+    t = np.cbrt(1.0 + s + np.sqrt(s * (2.0 + s)))
+    u = rr * (1.0 + t + 1.0 / t)
+    v = np.sqrt(u * u + _E4 * q)
+    w = _E2 * (u + v - q) / (2.0 * v)
+    k = np.sqrt(u + v + w * w) - w
+    d = k * np.sqrt(rho2) / (k + _E2)
+    dz = np.sqrt(d * d + z * z)
+    lat = 2.0 * np.arctan2(z, d + dz)
+    h = (k + _E2 - 1.0) / k * dz
+    return np.degrees(lat), np.degrees(np.arctan2(y, x)), h
+
+
+def rotation_eci_to_ecef(t_s):
+    """Rotation matrices (..., 3, 3) taking ECI vectors to ECEF at times t_s."""
+    th = OMEGA_EARTH_RAD_S * np.asarray(t_s, dtype=float)
+    c, s = np.cos(th), np.sin(th)
+    z, o = np.zeros_like(th), np.ones_like(th)
+    return np.stack([np.stack([c, s, z], -1), np.stack([-s, c, z], -1), np.stack([z, z, o], -1)], -2)
+
+
+def eci_to_ecef(r_eci_m, v_eci_mps, t_s):
+    """ECI position and velocity to ECEF; v_ecef = R (v_eci - omega x r_eci)."""
+    rot = rotation_eci_to_ecef(t_s)
+    r = np.asarray(r_eci_m, dtype=float)
+    v = np.asarray(v_eci_mps, dtype=float)
+    w = np.array([0.0, 0.0, OMEGA_EARTH_RAD_S])
+    r_e = np.einsum("...ij,...j->...i", rot, r)
+    v_e = np.einsum("...ij,...j->...i", rot, v - np.cross(w, r))
+    return r_e, v_e
+
+
+def ecef_to_eci(r_ecef_m, v_ecef_mps, t_s):
+    """ECEF position and velocity to ECI; v_eci = R^T v_ecef + omega x r_eci."""
+    rot = rotation_eci_to_ecef(t_s)
+    r = np.asarray(r_ecef_m, dtype=float)
+    v = np.asarray(v_ecef_mps, dtype=float)
+    w = np.array([0.0, 0.0, OMEGA_EARTH_RAD_S])
+    r_i = np.einsum("...ji,...j->...i", rot, r)
+    v_i = np.einsum("...ji,...j->...i", rot, v) + np.cross(w, r_i)
+    return r_i, v_i
+
+
+def enu_basis(lat_deg, lon_deg):
+    """East, north, up unit vectors in ECEF at geodetic (lat, lon): array (..., 3, 3), rows e, n, u."""
+    lat = np.radians(np.asarray(lat_deg, dtype=float))
+    lon = np.radians(np.asarray(lon_deg, dtype=float))
+    sl, cl = np.sin(lat), np.cos(lat)
+    so, co = np.sin(lon), np.cos(lon)
+    e = np.stack([-so, co, np.zeros_like(so)], -1)
+    n = np.stack([-sl * co, -sl * so, cl], -1)
+    u = np.stack([cl * co, cl * so, sl], -1)
+    return np.stack([e, n, u], -2)
+
+
+def ecef_to_enu(r_ecef_m, site_lat_deg, site_lon_deg, site_h_m=0.0):
+    """ECEF points to east/north/up (m) relative to a site."""
+    site = geodetic_to_ecef(site_lat_deg, site_lon_deg, site_h_m)
+    basis = enu_basis(site_lat_deg, site_lon_deg)
+    d = np.asarray(r_ecef_m, dtype=float) - site
+    return np.einsum("...ij,...j->...i", basis, d)
+
+
+def enu_to_ecef(enu_m, site_lat_deg, site_lon_deg, site_h_m=0.0):
+    """East/north/up (m) relative to a site to ECEF points."""
+    site = geodetic_to_ecef(site_lat_deg, site_lon_deg, site_h_m)
+    basis = enu_basis(site_lat_deg, site_lon_deg)
+    return site + np.einsum("...ji,...j->...i", basis, np.asarray(enu_m, dtype=float))
+
+
+def az_el_range(r_ecef_m, site_lat_deg, site_lon_deg, site_h_m=0.0):
+    """Azimuth (deg from north, clockwise), elevation (deg) and slant range (m) from a site."""
+    enu = ecef_to_enu(r_ecef_m, site_lat_deg, site_lon_deg, site_h_m)
+    e, n, u = enu[..., 0], enu[..., 1], enu[..., 2]
+    rng = np.sqrt(e * e + n * n + u * u)
+    az = np.degrees(np.arctan2(e, n)) % 360.0
+    el = np.degrees(np.arcsin(np.clip(u / rng, -1.0, 1.0)))
+    return az, el, rng
