@@ -29,12 +29,9 @@ class UnknownNameError(BmdsimInputError):
         close = difflib.get_close_matches(value.lower(), list(lower), n=3, cutoff=0.5)
         # A prefix or substring match is a better hint than edit distance for short inputs.
         close += [k for k in lower if value.lower() in k and k not in close][:3]
-        super().__init__(
-            field,
-            value,
-            f"known: {', '.join(sorted(known))}",
-            suggestions=[lower[c] for c in close[:3]],
-        )
+        names = sorted(known)
+        allowed = f"known: {', '.join(names)}" if len(names) <= 20 else f"not among the {len(names)} known names"
+        super().__init__(field, value, allowed, suggestions=[lower[c] for c in close[:3]])
 
 
 class UnreachableError(BmdsimInputError):
