@@ -145,7 +145,13 @@ def test_kernels_agree_with_wrappers_and_with_a_binary_search_lookup():
     np.testing.assert_array_equal(both[:, 1], a_k)
 
     inside = (h_m >= 0.0) & (h_m <= 1000 * KM)
-    ref_rho = np.exp(np.interp(h_m[inside], atm.TABLE_ALTITUDE_M, np.log(atm.TABLE_DENSITY_KG_M3)))
+    # density: a cubic Hermite interpolant of ln(rho) with centred-difference node slopes
+    from scipy.interpolate import CubicHermiteSpline
+
+    h_t, ln_t = atm.TABLE_ALTITUDE_M, np.log(atm.TABLE_DENSITY_KG_M3)
+    slopes = np.gradient(ln_t, h_t, edge_order=1)
+    slopes[1:-1] = (ln_t[2:] - ln_t[:-2]) / (h_t[2:] - h_t[:-2])
+    ref_rho = np.exp(CubicHermiteSpline(h_t, ln_t, slopes)(h_m[inside]))
     ref_a = np.interp(h_m[inside], atm.TABLE_ALTITUDE_M, atm.TABLE_SPEED_OF_SOUND_MPS)
     np.testing.assert_allclose(rho_k[inside], ref_rho, rtol=1e-12)
     np.testing.assert_allclose(a_k[inside], ref_a, rtol=1e-12)
@@ -153,6 +159,17 @@ def test_kernels_agree_with_wrappers_and_with_a_binary_search_lookup():
     block = h_m[:2000].reshape(40, 50)
     assert atm.density(block).shape == (40, 50)
     np.testing.assert_array_equal(atm.speed_of_sound(block).ravel(), a_k[:2000])
+
+
+def test_density_is_smooth_across_table_nodes():
+    # C1: the slope of ln(rho) just below and just above a node agrees (to the finite-difference
+    # error), so drag has no kinks for the adaptive integrator to stumble on
+    for h in (5 * KM, 11 * KM, 33.3 * KM, 85 * KM, 150 * KM):
+        d = 0.05  # metres
+        node = atm.TABLE_ALTITUDE_M[np.argmin(np.abs(atm.TABLE_ALTITUDE_M - h))]
+        below = (np.log(atm.density_kg_m3(node - d)) - np.log(atm.density_kg_m3(node - 2 * d))) / d
+        above = (np.log(atm.density_kg_m3(node + 2 * d)) - np.log(atm.density_kg_m3(node + d))) / d
+        assert above == pytest.approx(below, rel=1e-3)
 
 
 def test_kernels_callable_from_another_njit_kernel():

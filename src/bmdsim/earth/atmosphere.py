@@ -99,6 +99,14 @@ def _load_table():
 # Kernel globals: numba freezes these arrays and scalars into the compiled code.
 _LN_RHO = np.log(TABLE_DENSITY_KG_M3)
 _LN_RHO.setflags(write=False)
+# Slopes of ln(rho) per metre at the nodes (centred differences; one-sided at the ends), for a
+# cubic Hermite interpolant: ln(rho) is then continuous with its first derivative, so the drag
+# force has no kinks at the 100 m nodes and adaptive integrators keep their long steps.
+_DLN_RHO = np.empty_like(_LN_RHO)
+_DLN_RHO[1:-1] = (_LN_RHO[2:] - _LN_RHO[:-2]) / (TABLE_ALTITUDE_M[2:] - TABLE_ALTITUDE_M[:-2])
+_DLN_RHO[0] = (_LN_RHO[1] - _LN_RHO[0]) / (TABLE_ALTITUDE_M[1] - TABLE_ALTITUDE_M[0])
+_DLN_RHO[-1] = (_LN_RHO[-1] - _LN_RHO[-2]) / (TABLE_ALTITUDE_M[-1] - TABLE_ALTITUDE_M[-2])
+_DLN_RHO.setflags(write=False)
 _A_MPS = TABLE_SPEED_OF_SOUND_MPS
 _N = TABLE_ALTITUDE_M.shape[0]
 _I_BREAK = _N_LOW - 1  # row of _H_BREAK_M
@@ -111,7 +119,7 @@ _H_SCALE_TOP_M = _DH_HIGH_M / (_LN_RHO[-2] - _LN_RHO[-1])
 def density_and_sound_speed(h_m):
     """Density (kg/m^3) and speed of sound (m/s) at geometric altitude h_m (m); US Standard Atmosphere 1976.
 
-    One table lookup for both; log-linear in density, linear in sound speed (module docstring
+    One table lookup for both; cubic Hermite (C1) in ln(density), linear in sound speed (module docstring
     for the sources and the behaviour outside 0-1000 km).
     """
     if h_m != h_m:
@@ -136,7 +144,15 @@ def density_and_sound_speed(h_m):
         x += _I_BREAK
         i += _I_BREAK
     f = x - i
-    ln_rho = _LN_RHO[i] + f * (_LN_RHO[i + 1] - _LN_RHO[i])
+    dh = _DH_LOW_M if i < _I_BREAK else _DH_HIGH_M
+    f2 = f * f
+    f3 = f2 * f
+    ln_rho = (
+        (2.0 * f3 - 3.0 * f2 + 1.0) * _LN_RHO[i]
+        + (f3 - 2.0 * f2 + f) * dh * _DLN_RHO[i]
+        + (3.0 * f2 - 2.0 * f3) * _LN_RHO[i + 1]
+        + (f3 - f2) * dh * _DLN_RHO[i + 1]
+    )
     a = _A_MPS[i] + f * (_A_MPS[i + 1] - _A_MPS[i])
     return math.exp(ln_rho), a
 

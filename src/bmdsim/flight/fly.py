@@ -41,10 +41,18 @@ NON_ROTATING = EarthModel(rotating=False)
 
 @dataclass(frozen=True)
 class Tolerances:
-    """Integrator tolerances: relative, and absolute on position (velocity: atol_m / 100 s)."""
+    """Integrator tolerances: relative, and absolute on position (velocity: atol_m / 100 s).
 
-    rtol: float = 1e-10
-    atol_m: float = 1e-3
+    The boost has its own, tighter pair: a velocity error at burnout grows for the whole free
+    flight (1 mm/s becomes metres at impact), while an error made during reentry does not.
+    The defaults put impacts within a few metres of a converged solution
+    (``benchmarks/trajectories.py``).
+    """
+
+    rtol: float = 1e-9
+    atol_m: float = 1e-2
+    rtol_boost: float = 1e-11
+    atol_boost_m: float = 1e-4
     t_max_s: float = 3.0 * 3600.0
     orbit_perigee_m: float = 150e3
 
@@ -170,8 +178,12 @@ def guidance_array(
     azimuth_deg,
     theta_deg,
     t_cutoff_s=np.inf,
+    theta_end_deg=None,
 ) -> np.ndarray:
-    """Guidance rows: launch azimuth, pitch program (the missile's defaults), final pitch, cutoff."""
+    """Guidance rows: launch azimuth, pitch program (the missile's defaults), final pitch, cutoff.
+
+    theta_end_deg: the pitch reached at the end of the last burn (default: hold theta).
+    """
     n = len(missiles)
     g = np.empty((n, K.N_GUIDANCE_FIELDS))
     g[:, K.G_AZ] = np.radians(np.broadcast_to(azimuth_deg, n))
@@ -179,6 +191,8 @@ def guidance_array(
     g[:, K.G_TPITCH] = [m.pitch_over_s for m in missiles]
     g[:, K.G_THETA] = np.radians(np.broadcast_to(theta_deg, n))
     g[:, K.G_TCUT] = np.broadcast_to(t_cutoff_s, n)
+    g[:, K.G_THETA_END] = g[:, K.G_THETA] if theta_end_deg is None else np.radians(np.broadcast_to(theta_end_deg, n))
+    g[:, K.G_TBURN] = [m.burn_time_s for m in missiles]
     return g
 
 
@@ -248,6 +262,8 @@ def _cfg(earth: EarthModel, tolerances: Tolerances) -> np.ndarray:
     cfg[K.C_ATOL] = tolerances.atol_m
     cfg[K.C_TMAX] = tolerances.t_max_s
     cfg[K.C_ORBIT_H] = tolerances.orbit_perigee_m
+    cfg[K.C_RTOL_BOOST] = tolerances.rtol_boost
+    cfg[K.C_ATOL_BOOST] = tolerances.atol_boost_m
     return cfg
 
 

@@ -103,6 +103,43 @@ def _norm(r):
     return np.where(np.isnan(n), np.inf, n)
 
 
+def _unit_ecef(lat_deg, lon_deg):
+    r = frames.geodetic_to_ecef(lat_deg, lon_deg, 0.0)
+    return r / np.linalg.norm(r, axis=-1, keepdims=True)
+
+
+class _Track:
+    """The launch->target great-circle plane: measures impacts along and across it.
+
+    Along-track angles run from 0 to 2 pi in the direction of the target, so a missile that
+    flies past the antipode keeps a growing range (a geodesic distance would shrink).
+    """
+
+    def __init__(self, lat, lon, tlat, tlon):
+        self.u0 = _unit_ecef(lat, lon)
+        ut = _unit_ecef(tlat, tlon)
+        n = np.cross(self.u0, ut)
+        self.n = n / np.linalg.norm(n, axis=-1, keepdims=True)
+        self.d0 = np.cross(self.n, self.u0)
+        psi_t = np.arctan2(np.einsum("ij,ij->i", ut, self.d0), np.einsum("ij,ij->i", ut, self.u0))
+        dist, _, _ = geodesy.inverse(lat, lon, tlat, tlon)
+        # metres per radian along this path: converts angles to ellipsoidal distances
+        self.dist_m = np.asarray(dist, float)
+        self.m_per_rad = self.dist_m / psi_t
+
+    def measure(self, batch: FlightBatch, k: int = 1):
+        """(along-track range m, cross-track angle rad) of each impact; problems repeated k times."""
+        r = batch.impact_r_ecef_m
+        u1 = r / np.linalg.norm(r, axis=1, keepdims=True)
+        u0, d0, n = (np.repeat(a, k, axis=0) for a in (self.u0, self.d0, self.n))
+        phi = np.arctan2(np.einsum("ij,ij->i", u1, d0), np.einsum("ij,ij->i", u1, u0))
+        # past the antipode counts forward up to 3/4 of the way round; beyond, it fell short behind
+        phi = np.where(phi < -0.5 * np.pi, phi + 2 * np.pi, phi)
+        chi = np.arcsin(np.clip(np.einsum("ij,ij->i", u1, n), -1, 1))
+        rng = np.where(batch.impacted, phi * np.repeat(self.m_per_rad, k), np.nan)
+        return rng, np.where(batch.impacted, chi, np.nan), np.where(batch.impacted, phi, np.nan)
+
+
 def max_range_toward(
     missiles: Sequence[Missile],
     launch_lat_deg,
@@ -111,46 +148,41 @@ def max_range_toward(
     target_lon_deg,
     earth: EarthModel = FULL_EARTH,
 ) -> dict[str, np.ndarray]:
-    """Greatest ground range of each missile at full burn toward each target (arrays over P).
+    """Greatest range of each missile at full burn toward each target (arrays over P).
 
-    The pitch is searched over a grid then refined twice; the launch azimuth is corrected so the
-    impact lies on the geodesic from the launch point to the target.
+    Range is measured along the launch->target great circle (past the antipode if the missile
+    gets there). The pitch is searched over a grid, then refined three times; between
+    refinements the launch azimuth is turned so the impact falls on that great circle.
     """
     p = len(missiles)
     lat = np.broadcast_to(np.asarray(launch_lat_deg, float), (p,)).copy()
     lon = np.broadcast_to(np.asarray(launch_lon_deg, float), (p,)).copy()
     tl = np.broadcast_to(np.asarray(target_lat_deg, float), (p,))
     tn = np.broadcast_to(np.asarray(target_lon_deg, float), (p,))
+    track = _Track(lat, lon, tl, tn)
     _, az, _ = geodesy.inverse(lat, lon, tl, tn)
     az = np.asarray(az, float).copy()
-    bearing = az.copy()
-    theta = np.full(p, 40.0)
-    width = 40.0
+    theta = np.full(p, 44.0)
+    width = 43.0
     k = 17
-    for it in range(4):
-        grid = theta[:, None] + np.linspace(-width, width, k)[None, :]
-        grid = np.clip(grid, THETA_MIN_DEG, THETA_MAX_DEG)
+    rows = np.arange(p)
+    for _ in range(4):
+        grid = np.clip(theta[:, None] + np.linspace(-width, width, k)[None, :], THETA_MIN_DEG, THETA_MAX_DEG)
         x = np.column_stack([np.repeat(az, k), grid.ravel(), np.full(p * k, np.inf)])
         b = _fly_x(missiles, lat, lon, x, earth, k)
-        rng = np.where(b.impacted, b.ground_range_m, -np.inf).reshape(p, k)
-        best = np.argmax(rng, axis=1)
-        theta = grid[np.arange(p), best]
-        width = width * 2.0 / (k - 1) * 1.5
-        # azimuth: turn so that the impact falls on the launch->target geodesic
-        ilat, ilon = b.impact_lat_lon_deg
-        ilat = ilat.reshape(p, k)[np.arange(p), best]
-        ilon = ilon.reshape(p, k)[np.arange(p), best]
-        _, az_imp, _ = geodesy.inverse(lat, lon, ilat, ilon)
-        dif = (np.asarray(az_imp) - bearing + 180.0) % 360.0 - 180.0
-        az = np.where(np.isfinite(dif), az - dif, az)
+        rng, chi, phi = (a.reshape(p, k) for a in track.measure(b, k))
+        best = np.argmax(np.where(np.isnan(rng), -np.inf, rng), axis=1)
+        theta = grid[rows, best]
+        width = width * 3.0 / (k - 1)
+        # a point at angle phi moves sideways by sin(phi) per radian of azimuth
+        s = np.sin(phi[rows, best])
+        s = np.where(np.abs(s) < 0.2, np.copysign(0.2, s), s)
+        daz = np.degrees(chi[rows, best] / s)
+        az = np.where(np.isfinite(daz), az + np.clip(daz, -20, 20), az)
     x = np.column_stack([az, theta, np.full(p, np.inf)])
     b = _fly_x(missiles, lat, lon, x, earth)
-    return {
-        "max_range_m": np.where(b.impacted, b.ground_range_m, np.nan),
-        "azimuth_deg": az,
-        "theta_deg": theta,
-        "flight": b,
-    }
+    rng, _, _ = track.measure(b)
+    return {"max_range_m": rng, "azimuth_deg": az, "theta_deg": theta, "flight": b, "track": track}
 
 
 def shape(
@@ -284,7 +316,8 @@ def _initial_guess(missiles, lat, lon, mr, burn, t_min, aim_r, aim_basis, profil
     k = th_g.shape[1]
     x = np.column_stack([np.repeat(out[:, 0], k), th_g.ravel(), tc_g.ravel()])
     b = _fly_x(missiles, lat, lon, x, earth, k)
-    rng_err = (np.where(b.impacted, b.ground_range_m, np.nan).reshape(p, k) - dist[:, None]) / 1e3
+    rng, _, _ = mr["track"].measure(b, k)
+    rng_err = (rng.reshape(p, k) - dist[:, None]) / 1e3
     if profile == "min-energy":
         gam = (b.burnout_flight_path_angle_deg - _optimal_gamma_deg(b, np.repeat(aim_r, k, 0), earth)).reshape(p, k)
         score = np.hypot(rng_err, gam * 100.0)
@@ -299,12 +332,62 @@ def _initial_guess(missiles, lat, lon, mr, burn, t_min, aim_r, aim_basis, profil
 
 
 def _apogee_bounds_text(missile, lat, lon, alat, alon, profile, dist, earth) -> str:
-    """What apogees the missile can fly over this range: min-energy apogee and a full-burn loft."""
+    """What apogees the missile can fly over this range: from the minimum-energy apogee up to a
+    full-burn loft (lofted), or down from it (depressed)."""
     me = shape([missile], lat, lon, alat, alon, "min-energy", earth=earth)
     me_apo = float(me.flight.apogee_h_m[0]) / 1e3
-    if profile == "lofted":
-        return (
-            f"a lofted trajectory over {dist / 1e3:,.0f} km must climb above the minimum-energy "
-            f"apogee of {me_apo:,.0f} km and stay within what the {missile.name} can reach at full burn"
-        )
-    return f"a depressed trajectory over {dist / 1e3:,.0f} km must stay below the minimum-energy apogee of {me_apo:,.0f} km"
+    if profile == "depressed":
+        return f"a depressed trajectory over {dist / 1e3:,.0f} km must stay below the minimum-energy apogee of {me_apo:,.0f} km"
+    # full burn, steeper and steeper: the highest apogee that still comes down at this range
+    mr = max_range_toward([missile], lat, lon, alat, alon, earth)
+    ths = np.linspace(THETA_MIN_DEG, float(mr["theta_deg"][0]), 48)
+    x = np.column_stack([np.full(ths.size, mr["azimuth_deg"][0]), ths, np.full(ths.size, np.inf)])
+    b = _fly_x([missile], np.array([lat]), np.array([lon]), x, earth, ths.size)
+    rng, _, _ = mr["track"].measure(b, ths.size)
+    top = np.nan
+    ok = np.flatnonzero(np.isfinite(rng[:-1]) & np.isfinite(rng[1:]) & (rng[:-1] <= dist) & (rng[1:] >= dist))
+    if ok.size:
+        k = int(ok[0])
+        w = (dist - rng[k]) / (rng[k + 1] - rng[k])
+        top = (b.apogee_h_m[k] + w * (b.apogee_h_m[k + 1] - b.apogee_h_m[k])) / 1e3
+    upper = f"about {top:,.0f} km (full burn)" if np.isfinite(top) else "what a full burn allows"
+    return f"a lofted {missile.name} trajectory over {dist / 1e3:,.0f} km has its apogee between {me_apo:,.0f} km (minimum energy) and {upper}"
+
+
+def perigee_height_m(batch: FlightBatch) -> np.ndarray:
+    """Perigee height above the equatorial radius of the osculating orbit at burnout."""
+    from bmdsim.constants import MU_EARTH_M3_S2, WGS84_A_M
+
+    r, v = batch.burnout_r_eci_m, batch.burnout_v_eci_mps
+    rn = np.linalg.norm(r, axis=1)
+    energy = 0.5 * np.sum(v * v, 1) - MU_EARTH_M3_S2 / rn
+    sma = -MU_EARTH_M3_S2 / (2 * energy)
+    h2 = np.sum(np.cross(r, v) ** 2, 1)
+    ecc = np.sqrt(np.clip(1 - h2 / (MU_EARTH_M3_S2 * sma), 0, None))
+    return np.where(energy < 0, sma * (1 - ecc) - WGS84_A_M, np.inf)
+
+
+def orbit_insertion(
+    missile: Missile, lat_deg: float, lon_deg: float, azimuth_deg: float, earth: EarthModel = FULL_EARTH
+) -> dict:
+    """Pitch program of a space launcher that maximizes the perigee at burnout (orbit insertion).
+
+    The launcher pitches over to ``theta`` in its first stage and keeps turning to ``theta_end``
+    at the end of its last burn; a grid over both is flown in one batch, then refined once.
+    """
+    th, te = np.linspace(5, 85, 17), np.linspace(60, 140, 17)
+    best = (45.0, 100.0)
+    for span in (1.0, 0.2):
+        g1 = np.clip(best[0] + (th - 45.0) * span, THETA_MIN_DEG, THETA_MAX_DEG)
+        g2 = best[1] + (te - 100.0) * span
+        a, c = (x.ravel() for x in np.meshgrid(g1, g2, indexing="ij"))
+        ms = [missile] * a.size
+        st, pl = stack_missiles(ms)
+        b = fly(lat_deg, lon_deg, st, pl, guidance_array(ms, azimuth_deg, a, np.inf, c), earth=earth)
+        hp = perigee_height_m(b)
+        i = int(np.argmax(np.where(np.isfinite(hp), hp, -np.inf)))
+        best = (float(a[i]), float(c[i]))
+    ms = [missile]
+    st, pl = stack_missiles(ms)
+    b = fly(lat_deg, lon_deg, st, pl, guidance_array(ms, azimuth_deg, best[0], np.inf, best[1]), earth=earth)
+    return {"theta_deg": best[0], "theta_end_deg": best[1], "flight": b, "perigee_m": float(perigee_height_m(b)[0])}

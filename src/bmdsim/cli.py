@@ -1,0 +1,147 @@
+"""The ``bmdsim`` command.
+
+Imports of numpy, numba and the physics happen inside the commands, so ``bmdsim --help``
+answers at once.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import sys
+from typing import Annotated, Optional
+
+import typer
+
+app = typer.Typer(
+    name="bmdsim",
+    help="Ballistic missile defense simulator: threats, sensors, assessment, engagement.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+def _fail(message: str) -> None:
+    typer.echo(f"bmdsim: error: {message}", err=True)
+    raise typer.Exit(2)
+
+
+def handles_input_errors(fn):
+    """Bad input ends in one clear message and status 2, never a traceback."""
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        from bmdsim.errors import BmdsimInputError
+
+        try:
+            return fn(*args, **kwargs)
+        except BmdsimInputError as exc:
+            _fail(str(exc))
+
+    return wrapper
+
+
+def _console():
+    from rich.console import Console
+
+    return Console()
+
+
+def _print_json(obj) -> None:
+    typer.echo(json.dumps(obj, indent=2))
+
+
+@app.command()
+@handles_input_errors
+def trajectory(
+    missile: Annotated[str, typer.Option(help="missile id from the catalog, e.g. hwasong-15")],
+    launch: Annotated[str, typer.Option(help="launch point: LAT,LON or a place name")],
+    aim: Annotated[str, typer.Option(help="aim point: LAT,LON or a place name")],
+    profile: Annotated[str, typer.Option(help="min-energy, lofted or depressed")] = "min-energy",
+    apogee_km: Annotated[Optional[float], typer.Option(help="apogee for lofted/depressed profiles")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
+) -> None:
+    """Fly a missile from a launch point onto an aim point (rotating Earth, J2, drag)."""
+    from bmdsim.report.trajectory import trajectory_summary
+
+    out = trajectory_summary(missile, launch, aim, profile, apogee_km)
+    if as_json:
+        _print_json(out)
+        return
+    from rich.table import Table
+
+    t = Table(title=f"{out['missile']}: {out['launch']['name']} -> {out['aim']['name']} ({out['profile']})")
+    t.add_column("quantity")
+    t.add_column("value", justify="right")
+    rows = [
+        ("ground range", f"{out['range_km']:,.1f} km"),
+        ("apogee", f"{out['apogee_km']:,.1f} km"),
+        ("flight time", f"{out['flight_time_s'] / 60:,.2f} min ({out['flight_time_s']:,.0f} s)"),
+        ("burnout", f"T+{out['burnout_time_s']:.1f} s at {out['burnout_altitude_km']:,.1f} km, {out['burnout_speed_mps']:,.0f} m/s"),
+        ("impact", f"{out['impact']['lat']:.4f}, {out['impact']['lon']:.4f}"),
+        ("miss distance", f"{out['miss_km'] * 1000:,.1f} m"),
+    ]
+    for k, v in rows:
+        t.add_row(k, v)
+    _console().print(t)
+
+
+@app.command()
+@handles_input_errors
+def reach(
+    apogee_km: Annotated[float, typer.Option(help="observed apogee of the test")],
+    range_km: Annotated[float, typer.Option(help="observed ground range of the test")],
+    flight_time_s: Annotated[float, typer.Option(help="observed flight time of the test")],
+    missile: Annotated[Optional[str], typer.Option(help="catalog missile to fit (default: a generic two-stage liquid model)")] = None,
+    launch: Annotated[str, typer.Option(help="launch point for the reach toward targets: LAT,LON or a place")] = "Pyongyang",
+    targets: Annotated[Optional[str], typer.Option(help="comma-separated places (default: the defended places)")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
+) -> None:
+    """What a lofted test says about a missile: fit the boost, then fly it for maximum range."""
+    from bmdsim.threats.reach import reach_report
+
+    out = reach_report(apogee_km, range_km, flight_time_s, missile, launch, targets)
+    if as_json:
+        _print_json(out)
+        return
+    from rich.table import Table
+
+    c = _console()
+    fit = out["fit"]
+    c.print(
+        f"[bold]{out['model']}[/bold] fitted to the test (apogee {apogee_km:,.0f} km, range {range_km:,.0f} km): "
+        f"payload {fit['payload_kg']:,.0f} kg, flight time {fit['flight_time_s']:,.0f} s (observed {flight_time_s:,.0f} s)"
+    )
+    c.print(
+        f"Maximum range, non-rotating Earth: [bold]{out['max_range_km']:,.0f} km[/bold] "
+        f"(burnout {out['burnout_speed_mps']:,.0f} m/s; a Kepler ellipse from that speed alone: "
+        f"{out['kepler_only_max_range_km']:,.0f} km)"
+    )
+    t = Table(title=f"Reach from {out['launch']['name']} (rotating Earth)")
+    for col, j in (("target", "left"), ("distance km", "right"), ("max range km", "right"), ("in reach", "center")):
+        t.add_column(col, justify=j)
+    for row in out["targets"]:
+        t.add_row(row["name"], f"{row['distance_km']:,.0f}", f"{row['max_range_km']:,.0f}", "yes" if row["in_reach"] else "no")
+    c.print(t)
+
+
+@app.command()
+@handles_input_errors
+def demo() -> None:
+    """The built-in demonstration: Hwasong-15 trajectories from Sohae and what is in reach."""
+    from bmdsim.report.demo import demo_report
+
+    demo_report(_console())
+
+
+def main() -> None:
+    try:
+        app()
+    except KeyboardInterrupt:
+        typer.echo("interrupted", err=True)
+        sys.exit(130)
+
+
+if __name__ == "__main__":
+    main()
