@@ -69,7 +69,8 @@ class FlightBatch:
     t_impact_s: np.ndarray
     apogee_h_m: np.ndarray
     t_apogee_s: np.ndarray
-    n_steps: np.ndarray
+    n_steps: np.ndarray  # accepted integration steps
+    n_rejected: np.ndarray  # rejected (retried) steps
     burnout_r_eci_m: np.ndarray
     burnout_v_eci_mps: np.ndarray
     impact_r_eci_m: np.ndarray
@@ -242,6 +243,7 @@ def fly(
         apogee_h_m=summary[:, K.O_APOGEE_H],
         t_apogee_s=summary[:, K.O_T_APOGEE],
         n_steps=summary[:, K.O_NSTEPS].astype(int),
+        n_rejected=summary[:, K.O_NREJECT].astype(int),
         burnout_r_eci_m=burnout[:, 1:4],
         burnout_v_eci_mps=burnout[:, 4:7],
         impact_r_eci_m=impact[:, :3],
@@ -329,6 +331,7 @@ def coast(
         apogee_h_m=np.where(apo < -1e29, np.nan, apo),
         t_apogee_s=summary[:, K.O_T_APOGEE],
         n_steps=summary[:, K.O_NSTEPS].astype(int),
+        n_rejected=summary[:, K.O_NREJECT].astype(int),
         burnout_r_eci_m=r,
         burnout_v_eci_mps=v,
         impact_r_eci_m=impact[:, :3],

@@ -56,13 +56,17 @@ P_MASS, P_BETA = range(2)
 C_OMEGA, C_J2, C_DRAG, C_SPHERE_R, C_RTOL, C_ATOL, C_TMAX, C_ORBIT_H, C_RTOL_BOOST, C_ATOL_BOOST = range(10)
 N_CFG = 10
 # Layout of ``summary[n, :]``
-O_STATUS, O_T_BURNOUT, O_T_IMPACT, O_APOGEE_H, O_T_APOGEE, O_NSTEPS = range(6)
-N_SUMMARY = 6
+O_STATUS, O_T_BURNOUT, O_T_IMPACT, O_APOGEE_H, O_T_APOGEE, O_NSTEPS, O_NREJECT = range(7)
+N_SUMMARY = 7
 
 STATUS_IMPACT = 0
 STATUS_ORBITAL = 1
 STATUS_TIMEOUT = 2
 STATUS_FAILED = 3
+
+_PI_BETA = 0.04
+_PI_EXPO1 = 0.2 - 0.75 * _PI_BETA
+_PI_SAFE = 0.9
 
 _P0_PA = 101325.0
 _GAMMA_AIR = 1.4
@@ -85,7 +89,7 @@ _E1, _E3, _E4, _E5, _E6, _E7 = (
 )
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def height_of(x, y, z, sphere_r):
     """Height above the WGS-84 ellipsoid, or above a sphere of radius sphere_r when > 0.
 
@@ -100,8 +104,8 @@ _B_OVER_A = math.sqrt(1.0 - 6.69437999014e-3)
 _E2 = 6.69437999014e-3
 
 
-@njit(cache=True)
-def _height_for_air(x, y, z, r, sphere_r):
+@njit(cache=True, inline="always")
+def _height_for_air(x, y, z, r, inv_r2, sphere_r):
     """Height for the air density: r minus the ellipsoid radius at the same geocentric latitude.
 
     Differs from the geodetic height by under a metre below 1000 km (the deflection of the
@@ -110,10 +114,10 @@ def _height_for_air(x, y, z, r, sphere_r):
     """
     if sphere_r > 0.0:
         return r - sphere_r
-    return r - WGS84_A_M * _B_OVER_A / math.sqrt(1.0 - _E2 * (x * x + y * y) / (r * r))
+    return r - WGS84_A_M * _B_OVER_A / math.sqrt(1.0 - _E2 * (x * x + y * y) * inv_r2)
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def deriv(t, y, f, cfg, thrust_vac, thrust_loss, mdot, area, inv_beta, gd, up0, dir0):
     """Time derivative of the state y = (r, v, m) into f.
 
@@ -124,15 +128,18 @@ def deriv(t, y, f, cfg, thrust_vac, thrust_loss, mdot, area, inv_beta, gd, up0, 
     x, yy, z = y[0], y[1], y[2]
     vx, vy, vz = y[3], y[4], y[5]
     m = y[6]
+    # one division and one square root for the whole gravity field (latency-bound chain)
     r2 = x * x + yy * yy + z * z
-    r = math.sqrt(r2)
-    mu_r3 = MU_EARTH_M3_S2 / (r2 * r)
+    inv_r2 = 1.0 / r2
+    inv_r = math.sqrt(inv_r2)
+    r = r2 * inv_r
+    mu_r3 = MU_EARTH_M3_S2 * inv_r2 * inv_r
     ax = -mu_r3 * x
     ay = -mu_r3 * yy
     az = -mu_r3 * z
     if cfg[C_J2] != 0.0:
-        k = 1.5 * J2_EARTH * (WGS84_A_M * WGS84_A_M) / r2
-        zr2 = 5.0 * z * z / r2
+        k = 1.5 * J2_EARTH * (WGS84_A_M * WGS84_A_M) * inv_r2
+        zr2 = 5.0 * z * z * inv_r2
         ax += -mu_r3 * x * k * (1.0 - zr2)
         ay += -mu_r3 * yy * k * (1.0 - zr2)
         az += -mu_r3 * z * k * (3.0 - zr2)
@@ -141,7 +148,7 @@ def deriv(t, y, f, cfg, thrust_vac, thrust_loss, mdot, area, inv_beta, gd, up0, 
     rho = 0.0
     snd = 340.0
     if cfg[C_DRAG] != 0.0 and r < WGS84_A_M + 1.0e6:
-        h = _height_for_air(x, yy, z, r, cfg[C_SPHERE_R])
+        h = _height_for_air(x, yy, z, r, inv_r2, cfg[C_SPHERE_R])
         if h < 1.0e6:
             rho, snd = density_and_sound_speed(h)
     if thrust_vac > 0.0:
@@ -162,7 +169,8 @@ def deriv(t, y, f, cfg, thrust_vac, thrust_loss, mdot, area, inv_beta, gd, up0, 
             th = gd[G_THETA] * (t - tv) / tp
         c = math.cos(th)
         s = math.sin(th)
-        a_t = thrust / m
+        inv_m = 1.0 / m
+        a_t = thrust * inv_m
         ax += a_t * (c * up0[0] + s * dir0[0])
         ay += a_t * (c * up0[1] + s * dir0[1])
         az += a_t * (c * up0[2] + s * dir0[2])
@@ -174,7 +182,7 @@ def deriv(t, y, f, cfg, thrust_vac, thrust_loss, mdot, area, inv_beta, gd, up0, 
         rz = vz
         vrel = math.sqrt(rx * rx + ry * ry + rz * rz)
         if thrust_vac > 0.0:
-            k_d = drag_coefficient(vrel / snd) * area / m
+            k_d = drag_coefficient(vrel / snd) * area * inv_m
         else:
             k_d = inv_beta
         q = 0.5 * rho * vrel * k_d
@@ -190,7 +198,7 @@ def deriv(t, y, f, cfg, thrust_vac, thrust_loss, mdot, area, inv_beta, gd, up0, 
     f[6] = dm
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def rk_step(t, y, f0, hstep, k, ynew, err, cfg, tv, tl, md, ar, ib, gd, up0, dir0):
     """One Dormand-Prince step of size hstep from (t, y) with f0 = f(t, y).
 
@@ -225,7 +233,7 @@ def rk_step(t, y, f0, hstep, k, ynew, err, cfg, tv, tl, md, ar, ib, gd, up0, dir
         )
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _error_norm(err, y, ynew, rtol, atol):
     """RMS of the error scaled per component: positions by atol, velocities by atol/100 s."""
     s = 0.0
@@ -268,6 +276,11 @@ def _integrate(
     sphere_r = cfg[C_SPHERE_R]
     h_old = height_of(y[0], y[1], y[2], sphere_r)
     nrec = rec.shape[0]
+    # PI step-size control as in Hairer's DOPRI5 (Hairer, Norsett & Wanner, II.4 and IV.2):
+    # h_new = h * safe * err^-(0.2 - 0.75 beta) * err_old^beta, growth within [0.2, 10],
+    # and no growth right after a rejection
+    facold = 1e-4
+    rejected = False
     while t < t_end:
         last = False
         if t + hstep >= t_end:
@@ -275,8 +288,11 @@ def _integrate(
             last = True
         rk_step(t, y, f, hstep, k, ynew, err, cfg, tv, tl, md, ar, ib, gd, up0, dir0)
         en = _error_norm(err, y, ynew, rtol, atol)
+        fac11 = en ** _PI_EXPO1
         if en > 1.0 and hstep > 1e-6:
-            hstep *= max(0.2, 0.9 * en ** -0.2)
+            hstep /= min(5.0, fac11 / _PI_SAFE)
+            summ[O_NREJECT] += 1
+            rejected = True
             continue
         summ[O_NSTEPS] += 1
         t_new = t + hstep
@@ -347,8 +363,14 @@ def _integrate(
             return t, hstep, True
         if last:
             break
-        fac = 5.0 if en < 1e-10 else min(5.0, 0.9 * en ** -0.2)
-        hstep = min(hstep * max(0.2, fac), 120.0)
+        fac = fac11 / facold**_PI_BETA / _PI_SAFE  # h shrinks by this factor
+        fac = max(0.1, min(5.0, fac))
+        facold = max(en, 1e-4)
+        h_next = hstep / fac
+        if rejected:
+            h_next = min(h_next, hstep)
+            rejected = False
+        hstep = min(h_next, 120.0)
         if h_new < -1000.0:
             # fell through the ground without a clean crossing (failed lift-off)
             return t, hstep, True
@@ -385,6 +407,7 @@ def _fly_one(n, cfg, launch, stages, payload, guidance, summ, bo, imp, sep, rec,
     work = np.zeros((11, 7))
     summ[O_APOGEE_H] = -1e30
     summ[O_NSTEPS] = 0.0
+    summ[O_NREJECT] = 0.0
     summ[O_STATUS] = STATUS_FAILED
     t = 0.0
     hstep = 0.5
@@ -485,6 +508,7 @@ def coast_kernel(cfg, t0, state, beta, summary, impact, rec, t_out0, dt_out):
         summ = summary[n]
         summ[O_APOGEE_H] = -1e30
         summ[O_NSTEPS] = 0.0
+        summ[O_NREJECT] = 0.0
         summ[O_T_BURNOUT] = t0[n]
         work = np.zeros((11, 7))
         _coast(t0[n], y, 1.0, cfg, 1.0 / beta[n], summ, impact[n], rec[n], t_out0, dt_out, work)
