@@ -89,3 +89,16 @@ def test_bad_input_exits_2_with_one_message(args, needle):
     assert needle in r.output
     assert "Traceback" not in r.output
     assert r.output.strip().count("\n") == 0  # one line
+
+
+def test_demo_prints_and_draws(tmp_path):
+    r = run("demo", "--out", str(tmp_path))
+    assert r.exit_code == 0, r.output
+    assert "Hwasong-15" in r.output and "Anchorage" in r.output
+    png = tmp_path / "hwasong15_trajectories.png"
+    import matplotlib.image as mpimg
+    import numpy as np
+
+    img = mpimg.imread(png)
+    # looked at, not only written: many distinct colours, not a blank canvas
+    assert img.shape[0] > 500 and len(np.unique(img.reshape(-1, img.shape[-1])[:, :3], axis=0)) > 50

@@ -45,7 +45,8 @@ def handles_input_errors(fn):
 def _console():
     from rich.console import Console
 
-    return Console()
+    # piped or captured output gets a width that keeps the tables readable
+    return Console(width=None if sys.stdout.isatty() else 120)
 
 
 def _print_json(obj) -> None:
@@ -128,11 +129,13 @@ def reach(
 
 @app.command()
 @handles_input_errors
-def demo() -> None:
+def demo(
+    out: Annotated[Optional[str], typer.Option(help="folder for the pictures (none: print only)")] = "out/demo",
+) -> None:
     """The built-in demonstration: Hwasong-15 trajectories from Sohae and what is in reach."""
     from bmdsim.report.demo import demo_report
 
-    demo_report(_console())
+    demo_report(_console(), out_dir=out or None)
 
 
 def main() -> None:

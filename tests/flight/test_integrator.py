@@ -119,3 +119,18 @@ def test_recorded_track_is_on_the_ellipse():
     e, _ = invariants(rec[ok, :3], rec[ok, 3:])
     assert np.max(np.abs(e - e0) / abs(e0)) < 1e-6
     assert ok.sum() == int(np.floor(b.t_impact_s[0])) + 1
+
+
+def test_impact_is_on_the_ellipsoid_to_a_millimetre():
+    # event detection on the full model: the impact point's geodetic height is zero to 1 mm
+    from bmdsim.earth import frames
+    from bmdsim.flight.fly import fly, guidance_array, stack_missiles
+    from bmdsim.threats.catalog import get_missile
+
+    m = get_missile("hwasong-15")
+    ms = [m] * 6
+    st, pl = stack_missiles(ms)
+    b = fly(39.66, 124.705, st, pl, guidance_array(ms, np.linspace(0, 300, 6), np.linspace(30, 70, 6)))
+    assert b.impacted.all()
+    _, _, h = frames.ecef_to_geodetic(b.impact_r_ecef_m)
+    assert np.max(np.abs(h)) < 1e-3 * METRE

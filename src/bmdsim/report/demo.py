@@ -24,7 +24,17 @@ DEMO_TESTS = (
 )
 
 
-def demo_report(console) -> None:
+HALF_EARTH_KM = 20003.9  # half the meridian circumference: past this a missile reaches anywhere
+
+
+def _range_text(km: float) -> str:
+    if not np.isfinite(km):
+        return "-"
+    return "global" if km >= HALF_EARTH_KM else f"{km:,.0f}"
+
+
+def demo_report(console, out_dir=None) -> None:
+    """Print the demo; with out_dir, also draw the Hwasong-15 trajectories to a PNG there."""
     from rich.table import Table
 
     console.rule("[bold]bmdsim demo: the threat")
@@ -61,12 +71,17 @@ def demo_report(console) -> None:
             j = int(np.searchsorted(idx, i))
             f = s.flight
             t.add_row(
-                p.name, f"{dist[i] / 1e3:,.0f}", f"{mr['max_range_m'][i] / 1e3:,.0f}", f"{f.apogee_h_m[j] / 1e3:,.0f}",
+                p.name, f"{dist[i] / 1e3:,.0f}", _range_text(mr["max_range_m"][i] / 1e3), f"{f.apogee_h_m[j] / 1e3:,.0f}",
                 f"{f.t_impact_s[j] / 60:,.1f}", f"{f.burnout_speed_mps[j] / 1e3:.2f}", f"{s.miss_m[j]:.1f}",
             )
         else:
-            t.add_row(p.name, f"{dist[i] / 1e3:,.0f}", f"{mr['max_range_m'][i] / 1e3:,.0f}", "out of reach", "", "", "")
+            t.add_row(p.name, f"{dist[i] / 1e3:,.0f}", _range_text(mr["max_range_m"][i] / 1e3), "out of reach", "", "", "")
     console.print(t)
+    if out_dir is not None and idx.size:
+        path = plot_trajectories(
+            [places[i].name for i in idx], hs15, sohae, tl[idx], tn[idx], out_dir
+        )
+        console.print(f"Trajectories drawn to [bold]{path}[/bold]")
 
     t = Table(title="What the 2017 lofted tests say (payload fitted to apogee and range; flown for maximum range)")
     for col in ("test", "apogee km", "range km", "fitted payload kg", "flight time s (obs.)", "max range km", "published km"):
@@ -83,3 +98,39 @@ def demo_report(console) -> None:
         "Next in the chain: sensors and tracking, the engage/no-engage decision, interceptors. "
         "Try `bmdsim trajectory --missile hwasong-15 --launch Sohae --aim Seattle` or `bmdsim reach --help`."
     )
+
+
+def plot_trajectories(names, missile, launch, aim_lat, aim_lon, out_dir) -> str:
+    """Ground tracks (longitudes 0-360, so the Pacific stays whole) and altitude profiles."""
+    from pathlib import Path
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    s = shape([missile] * len(names), launch.lat_deg, launch.lon_deg, aim_lat, aim_lon, "min-energy", record_dt_s=5.0)
+    lat, lon, h = s.flight.record_geodetic()
+    fig, (ax1, ax2) = plt.subplots(2, 1, figsize=(10, 9), gridspec_kw={"height_ratios": [3, 2]})
+    for i, name in enumerate(names):
+        ok = np.isfinite(h[i])
+        ax1.plot(lon[i, ok] % 360.0, lat[i, ok], lw=1.6, label=name)
+        ax1.plot(aim_lon[i] % 360.0, aim_lat[i], "o", color=ax1.lines[-1].get_color())
+        ax2.plot(s.flight.t_record_s[ok] / 60.0, h[i, ok] / 1e3, lw=1.6, label=name)
+    ax1.plot(launch.lon_deg % 360.0, launch.lat_deg, "k^", ms=9, label=launch.name)
+    ax1.set_xlabel("longitude (deg east, 0-360)")
+    ax1.set_ylabel("latitude (deg)")
+    ax1.set_title(f"{missile.name} from {launch.name}: minimum-energy ground tracks (rotating Earth)")
+    ax1.grid(alpha=0.3)
+    ax1.legend(fontsize=8, loc="lower left")
+    ax1.set_aspect("equal", adjustable="datalim")
+    ax2.set_xlabel("time after launch (min)")
+    ax2.set_ylabel("altitude (km)")
+    ax2.grid(alpha=0.3)
+    fig.tight_layout()
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    path = out / "hwasong15_trajectories.png"
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return str(path)
