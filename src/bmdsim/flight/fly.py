@@ -51,8 +51,10 @@ class Tolerances:
 
     rtol: float = 1e-9
     atol_m: float = 1e-2
+    atol_mps: float | None = None  # default: atol_m / 100 s
     rtol_boost: float = 1e-11
     atol_boost_m: float = 1e-4
+    atol_boost_mps: float | None = None  # default: atol_boost_m / 100 s
     t_max_s: float = 3.0 * 3600.0
     orbit_perigee_m: float = 150e3
 
@@ -186,7 +188,7 @@ def guidance_array(
     theta_end_deg: the pitch reached at the end of the last burn (default: hold theta).
     """
     n = len(missiles)
-    g = np.empty((n, K.N_GUIDANCE_FIELDS))
+    g = np.zeros((n, K.N_GUIDANCE_FIELDS))
     g[:, K.G_AZ] = np.radians(np.broadcast_to(azimuth_deg, n))
     g[:, K.G_TVERT] = [m.guidance.vertical_rise_s for m in missiles]
     g[:, K.G_TPITCH] = [m.pitch_over_s for m in missiles]
@@ -194,6 +196,8 @@ def guidance_array(
     g[:, K.G_TCUT] = np.broadcast_to(t_cutoff_s, n)
     g[:, K.G_THETA_END] = g[:, K.G_THETA] if theta_end_deg is None else np.radians(np.broadcast_to(theta_end_deg, n))
     g[:, K.G_TBURN] = [m.burn_time_s for m in missiles]
+    g[:, K.G_COS_THETA] = np.cos(g[:, K.G_THETA])
+    g[:, K.G_SIN_THETA] = np.sin(g[:, K.G_THETA])
     return g
 
 
@@ -266,6 +270,9 @@ def _cfg(earth: EarthModel, tolerances: Tolerances) -> np.ndarray:
     cfg[K.C_ORBIT_H] = tolerances.orbit_perigee_m
     cfg[K.C_RTOL_BOOST] = tolerances.rtol_boost
     cfg[K.C_ATOL_BOOST] = tolerances.atol_boost_m
+    t_ = tolerances
+    cfg[K.C_ATOL_V] = t_.atol_m * 0.01 if t_.atol_mps is None else t_.atol_mps
+    cfg[K.C_ATOL_V_BOOST] = t_.atol_boost_m * 0.01 if t_.atol_boost_mps is None else t_.atol_boost_mps
     return cfg
 
 

@@ -48,13 +48,16 @@ MAX_STAGES = 4
 S_PROP, S_DRY, S_THRUST, S_ISP, S_LOSS, S_AREA = range(6)
 N_STAGE_FIELDS = 6
 # Layout of ``guidance[n, :]``
-G_AZ, G_TVERT, G_TPITCH, G_THETA, G_TCUT, G_THETA_END, G_TBURN = range(7)
-N_GUIDANCE_FIELDS = 7
+G_AZ, G_TVERT, G_TPITCH, G_THETA, G_TCUT, G_THETA_END, G_TBURN, G_COS_THETA, G_SIN_THETA = range(9)
+N_GUIDANCE_FIELDS = 9  # the last two are cos and sin of G_THETA, filled by _fly_one
 # Layout of ``payload[n, :]``
 P_MASS, P_BETA = range(2)
 # Layout of ``cfg`` (shared by the batch)
-C_OMEGA, C_J2, C_DRAG, C_SPHERE_R, C_RTOL, C_ATOL, C_TMAX, C_ORBIT_H, C_RTOL_BOOST, C_ATOL_BOOST = range(10)
-N_CFG = 10
+(
+    C_OMEGA, C_J2, C_DRAG, C_SPHERE_R, C_RTOL, C_ATOL, C_TMAX, C_ORBIT_H,
+    C_RTOL_BOOST, C_ATOL_BOOST, C_ATOL_V, C_ATOL_V_BOOST,
+) = range(12)
+N_CFG = 12
 # Layout of ``summary[n, :]``
 O_STATUS, O_T_BURNOUT, O_T_IMPACT, O_APOGEE_H, O_T_APOGEE, O_NSTEPS, O_NREJECT = range(7)
 N_SUMMARY = 7
@@ -159,16 +162,18 @@ def deriv(t, y, f, cfg, thrust_vac, thrust_loss, mdot, area, inv_beta, gd, up0, 
         tv = gd[G_TVERT]
         tp = gd[G_TPITCH]
         if t <= tv:
-            th = 0.0
+            c, s = 1.0, 0.0
         elif t >= tv + tp:
             th = gd[G_THETA]
             if gd[G_THETA_END] != th and gd[G_TBURN] > tv + tp:
                 w_end = min(1.0, (t - tv - tp) / (gd[G_TBURN] - tv - tp))
                 th += w_end * (gd[G_THETA_END] - th)
+                c, s = math.cos(th), math.sin(th)
+            else:  # attitude hold: no trigonometry per call
+                c, s = gd[G_COS_THETA], gd[G_SIN_THETA]
         else:
             th = gd[G_THETA] * (t - tv) / tp
-        c = math.cos(th)
-        s = math.sin(th)
+            c, s = math.cos(th), math.sin(th)
         inv_m = 1.0 / m
         a_t = thrust * inv_m
         ax += a_t * (c * up0[0] + s * dir0[0])
@@ -234,11 +239,11 @@ def rk_step(t, y, f0, hstep, k, ynew, err, cfg, tv, tl, md, ar, ib, gd, up0, dir
 
 
 @njit(cache=True, inline="always")
-def _error_norm(err, y, ynew, rtol, atol):
-    """RMS of the error scaled per component: positions by atol, velocities by atol/100 s."""
+def _error_norm(err, y, ynew, rtol, atol, atol_v):
+    """RMS of the error scaled per component: positions by atol (m), velocities by atol_v (m/s)."""
     s = 0.0
     for i in range(6):
-        a = atol if i < 3 else atol * 0.01
+        a = atol if i < 3 else atol_v
         sc = a + rtol * max(abs(y[i]), abs(ynew[i]))
         e = err[i] / sc
         s += e * e
@@ -261,7 +266,7 @@ def _hermite(y0, f0, y1, f1, hstep, tau, out):
 @njit(cache=True)
 def _integrate(
     t, y, f, t_end, hstep, cfg, tv, tl, md, ar, ib, gd, up0, dir0,
-    rec, t_out0, dt_out, summ, work, allow_impact, rtol, atol,
+    rec, t_out0, dt_out, summ, work, allow_impact, rtol, atol, atol_v,
 ):
     """Integrate from t to t_end (inclusive), or to impact; returns (t, hstep, impacted).
 
@@ -287,7 +292,7 @@ def _integrate(
             hstep = t_end - t
             last = True
         rk_step(t, y, f, hstep, k, ynew, err, cfg, tv, tl, md, ar, ib, gd, up0, dir0)
-        en = _error_norm(err, y, ynew, rtol, atol)
+        en = _error_norm(err, y, ynew, rtol, atol, atol_v)
         fac11 = en ** _PI_EXPO1
         if en > 1.0 and hstep > 1e-6:
             hstep /= min(5.0, fac11 / _PI_SAFE)
@@ -296,7 +301,11 @@ def _integrate(
             continue
         summ[O_NSTEPS] += 1
         t_new = t + hstep
-        h_new = height_of(ynew[0], ynew[1], ynew[2], sphere_r)
+        # the cheap height is within a metre of the exact one: exact only near the ground
+        r_new = math.sqrt(ynew[0] * ynew[0] + ynew[1] * ynew[1] + ynew[2] * ynew[2])
+        h_new = _height_for_air(ynew[0], ynew[1], ynew[2], r_new, 1.0 / (r_new * r_new), sphere_r)
+        if h_new < 10.0:
+            h_new = height_of(ynew[0], ynew[1], ynew[2], sphere_r)
         # apogee: radial velocity changes sign from + to - within the step
         rd0 = y[0] * y[3] + y[1] * y[4] + y[2] * y[5]
         rd1 = ynew[0] * ynew[3] + ynew[1] * ynew[4] + ynew[2] * ynew[5]
@@ -371,6 +380,10 @@ def _integrate(
             h_next = min(h_next, hstep)
             rejected = False
         hstep = min(h_next, 120.0)
+        if rd1 < 0.0 and h_new > 1.0e5 and cfg[C_DRAG] != 0.0:
+            # descending toward the air: don't leap into it (each overshoot costs rejections)
+            rdot = rd1 / math.sqrt(ynew[0] * ynew[0] + ynew[1] * ynew[1] + ynew[2] * ynew[2])
+            hstep = min(hstep, max(1.0, 0.8 * (h_new - 8.0e4) / -rdot))
         if h_new < -1000.0:
             # fell through the ground without a clean crossing (failed lift-off)
             return t, hstep, True
@@ -395,7 +408,9 @@ def _fly_one(n, cfg, launch, stages, payload, guidance, summ, bo, imp, sep, rec,
     up0 = np.array([cl * co, cl * so, sl])
     east = np.array([-so, co, 0.0])
     north = np.array([-sl * co, -sl * so, cl])
-    gd = guidance[n]
+    gd = guidance[n].copy()
+    gd[G_COS_THETA] = math.cos(gd[G_THETA])
+    gd[G_SIN_THETA] = math.sin(gd[G_THETA])
     azm = gd[G_AZ]
     dir0 = math.cos(azm) * north + math.sin(azm) * east
     w = cfg[C_OMEGA]
@@ -434,7 +449,7 @@ def _fly_one(n, cfg, launch, stages, payload, guidance, summ, bo, imp, sep, rec,
             t, hstep, hit = _integrate(
                 t, y, f, tm, hstep, cfg, thrust, stages[n, s, S_LOSS], mdot, stages[n, s, S_AREA],
                 inv_beta, gd, up0, dir0, rec, t_out0, dt_out, summ, work, t > 5.0,
-                cfg[C_RTOL_BOOST], cfg[C_ATOL_BOOST],
+                cfg[C_RTOL_BOOST], cfg[C_ATOL_BOOST], cfg[C_ATOL_V_BOOST],
             )
             if hit:
                 summ[O_STATUS] = STATUS_FAILED
@@ -482,7 +497,7 @@ def _coast(t, y, hstep, cfg, inv_beta, summ, imp, rec, t_out0, dt_out, work):
     deriv(t, y, f, cfg, 0.0, 0.0, 0.0, 0.0, inv_beta, gd, up0, up0)
     t, hstep, hit = _integrate(
         t, y, f, cfg[C_TMAX], hstep, cfg, 0.0, 0.0, 0.0, 0.0, inv_beta, gd, up0, up0,
-        rec, t_out0, dt_out, summ, work, True, cfg[C_RTOL], cfg[C_ATOL],
+        rec, t_out0, dt_out, summ, work, True, cfg[C_RTOL], cfg[C_ATOL], cfg[C_ATOL_V],
     )
     if hit:
         summ[O_STATUS] = STATUS_IMPACT
