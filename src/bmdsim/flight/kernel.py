@@ -469,28 +469,34 @@ def _fly_one(n, cfg, launch, stages, payload, guidance, summ, bo, imp, sep, rec,
     bo[0] = t_bo
     for i in range(7):
         bo[1 + i] = y[i]
-    # orbital? (perigee above the orbit height, or escape)
+    _coast(t, y, max(hstep, 1.0), cfg, inv_beta, summ, imp, rec, t_out0, dt_out, work)
+
+
+@njit(cache=True, inline="always")
+def _is_orbital(y, cfg):
+    """Perigee of the osculating orbit above cfg[C_ORBIT_H] (or escape): it will not come down."""
     rx, ry, rz, vx, vy, vz = y[0], y[1], y[2], y[3], y[4], y[5]
     rn = math.sqrt(rx * rx + ry * ry + rz * rz)
-    v2 = vx * vx + vy * vy + vz * vz
-    energy = 0.5 * v2 - MU_EARTH_M3_S2 / rn
+    energy = 0.5 * (vx * vx + vy * vy + vz * vz) - MU_EARTH_M3_S2 / rn
     if energy >= 0.0:
-        summ[O_STATUS] = STATUS_ORBITAL
-        return
+        return True
     sma = -MU_EARTH_M3_S2 / (2.0 * energy)
     hx = ry * vz - rz * vy
     hy = rz * vx - rx * vz
     hz = rx * vy - ry * vx
     ecc = math.sqrt(max(0.0, 1.0 - (hx * hx + hy * hy + hz * hz) / (MU_EARTH_M3_S2 * sma)))
-    if sma * (1.0 - ecc) > WGS84_A_M + cfg[C_ORBIT_H]:
-        summ[O_STATUS] = STATUS_ORBITAL
-        return
-    _coast(t, y, max(hstep, 1.0), cfg, inv_beta, summ, imp, rec, t_out0, dt_out, work)
+    return sma * (1.0 - ecc) > WGS84_A_M + cfg[C_ORBIT_H]
 
 
 @njit(cache=True)
 def _coast(t, y, hstep, cfg, inv_beta, summ, imp, rec, t_out0, dt_out, work):
-    """Unpowered flight from (t, y) to impact or cfg[C_TMAX]; fills summ and imp."""
+    """Unpowered flight from (t, y) to impact or cfg[C_TMAX]; fills summ and imp.
+
+    A body already in orbit is not flown: its status is STATUS_ORBITAL.
+    """
+    if _is_orbital(y, cfg):
+        summ[O_STATUS] = STATUS_ORBITAL
+        return
     f = np.zeros(7)
     gd = np.zeros(N_GUIDANCE_FIELDS)
     up0 = np.zeros(3)
