@@ -69,3 +69,19 @@ def test_earth_rotation_helps_eastward():
     west = geodesy.direct(p.lat_deg, p.lon_deg, 270.0, 5000e3)
     mr = max_range_toward([m, m], p.lat_deg, p.lon_deg, [east[0], west[0]], [east[1], west[1]])
     assert mr["max_range_m"][0] > mr["max_range_m"][1] + 500 * KM
+
+
+def test_spent_stages_fall_downrange_in_order():
+    # staging happens further downrange each time: the stages fall in order along the track,
+    # the first within a few hundred km of the launch point
+    from bmdsim.flight.stages import drop_zones
+
+    m = get_missile("hwasong-15")
+    launch, aim = get_place("Sohae"), get_place("Seattle")
+    s = shape([m], launch.lat_deg, launch.lon_deg, aim.lat_deg, aim.lon_deg)
+    zones = drop_zones(s.flight, m)
+    assert [z.stage for z in zones] == [1, 2]
+    d = [float(geodesy.inverse(launch.lat_deg, launch.lon_deg, z.lat_deg, z.lon_deg)[0]) for z in zones]
+    assert 50 * KM < d[0] < 1000 * KM
+    assert d[1] > d[0]
+    assert all(z.t_impact_s > s.flight.t_burnout_s[0] * 0.3 for z in zones)
