@@ -1,0 +1,458 @@
+"""Track initiation and central measurement fusion: ``track(detections, t_eval_s, method)``.
+
+One track per target (perfect association: each detection names its truth object), every sensor
+fused into that track in time order (central measurement fusion: each radar or infrared
+detection is one filter update). Targets are independent, so the kernel runs them in parallel;
+within a target, detections are processed in time order (ties in input order).
+
+Initiation (two-point differencing, Bar-Shalom, Li & Kirubarajan 2001, sec. 5.5.3): from the
+target's first radar detection and the first radar detection at least ``init_min_dt_s`` later
+(any radars). Each is converted to an ECI position p_i with covariance J R J^T (J the inverse of
+the position Jacobian of h); the track starts at the second, t2, with
+
+    r = p2,  v = (p2 - p1) / dt + a(p2) dt / 2,
+    P = [[P2, P2 / dt], [P2 / dt, (P1 + P2) / dt^2]] + Q(dt),
+
+the a dt / 2 term taking out gravity's curvature of the path between the two, Q(dt) the model's
+process noise over the baseline (boost-aware). Radar detections between the two are not used.
+
+Infrared: before a track exists an infrared detection only cues it (``cued_at_s``: the first
+infrared detection of the target; a single geostationary line of sight does not fix a
+position, and the radar-derived covariance is already far smaller than anything the cue could
+give, so the cue does not change the initial covariance). Once a track exists, infrared
+detections are fused as (az, el) updates like any other measurement.
+
+Boost: the motion model is ballistic. While infrared still sees the target's motor burning
+(its last infrared detection is at most ``ir_burn_gap_s`` before the time being predicted to;
+space-based infrared sees the plume, not a cold body) the prediction adds ``q_boost_m2_s3`` of
+process noise, and radar detections during boost are used with that inflated noise. Without
+infrared a radar track is assumed ballistic from its first detection: feed such a track only
+radar detections after burnout. Predictions beyond the last update (``x_eval``, ``state_at``)
+are ballistic.
+
+Established: the first update after which at least ``establish_min_updates`` detections have
+been used (the initiation pair counts two) and the position and velocity covariances are
+small: sqrt(trace P_rr) <= ``establish_pos_sigma_m`` (1 km) and sqrt(trace P_vv) <=
+``establish_vel_sigma_mps`` (100 m/s), enough to predict an impact point to tens of km.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import numpy as np
+from numba import njit, prange
+
+from bmdsim.errors import BmdsimInputError
+from bmdsim.tracking.filters import (
+    DEFAULT_SIGMA_POINTS,
+    SigmaPoints,
+    ekf_predict_1,
+    method_code,
+    predict_1,
+    update_1,
+)
+from bmdsim.tracking.models import (
+    DEFAULT_MODEL,
+    INFRARED,
+    M_INV_BETA,
+    RADAR,
+    MotionModel,
+    _q_eff,
+    h_1,
+    radar_to_eci_1,
+    scratch,
+    site_basis,
+    xdot_1,
+)
+
+# Per-detection flags in the kernel's output
+F_UNUSED = 0
+F_CUE = 1  # infrared before initiation
+F_INIT_FIRST = 2  # first detection of the initiation pair (no state)
+F_INIT = 3  # second of the pair: the track starts here (state recorded)
+F_UPDATE = 4  # a filter update (state recorded)
+
+# Per-target info columns
+I_CUED, I_INIT, I_EST = range(3)
+
+
+@njit(cache=True)
+def _inv3(A, out):
+    a, b, c = A[0, 0], A[0, 1], A[0, 2]
+    d, e, f = A[1, 0], A[1, 1], A[1, 2]
+    g, h, i = A[2, 0], A[2, 1], A[2, 2]
+    c00 = e * i - f * h
+    c01 = -(d * i - f * g)
+    c02 = d * h - e * g
+    det = a * c00 + b * c01 + c * c02
+    inv = 1.0 / det
+    out[0, 0] = c00 * inv
+    out[1, 0] = c01 * inv
+    out[2, 0] = c02 * inv
+    out[0, 1] = -(b * i - c * h) * inv
+    out[1, 1] = (a * i - c * g) * inv
+    out[2, 1] = -(a * h - b * g) * inv
+    out[0, 2] = (b * f - c * e) * inv
+    out[1, 2] = -(a * f - c * d) * inv
+    out[2, 2] = (a * e - b * d) * inv
+
+
+@njit(cache=True)
+def _converted(z, R, t, site, B, omega, p, Pp):
+    """ECI position p and its covariance Pp (3, 3) from one radar measurement."""
+    radar_to_eci_1(z, t, site, B, omega, p)
+    x = np.zeros(6)
+    for i in range(3):
+        x[i] = p[i]
+    zz = np.empty(3)
+    H = np.zeros((3, 6))
+    h_1(x, t, RADAR, site, B, omega, zz, H, True)
+    J = np.empty((3, 3))
+    _inv3(H[:, :3], J)
+    for i in range(3):
+        for j in range(3):
+            s = 0.0
+            for k in range(3):
+                for l in range(3):
+                    s += J[i, k] * R[k, l] * J[j, l]
+            Pp[i, j] = s
+
+
+@njit(cache=True)
+def initiate_1(z1, R1, t1, site1, B1, z2, R2, t2, site2, B2, boost, cfg, mp, omega, x, P):
+    """Two-point initiation from radar measurements at t1 < t2 into x (6), P (6, 6) at t2."""
+    p1 = np.empty(3)
+    p2 = np.empty(3)
+    P1 = np.empty((3, 3))
+    P2 = np.empty((3, 3))
+    _converted(z1, R1, t1, site1, B1, omega, p1, P1)
+    _converted(z2, R2, t2, site2, B2, omega, p2, P2)
+    dt = t2 - t1
+    for i in range(3):
+        x[i] = p2[i]
+        x[3 + i] = (p2[i] - p1[i]) / dt
+    w = scratch()
+    f = np.empty(6)
+    xdot_1(t2, x, cfg, mp[M_INV_BETA], w, f)
+    for i in range(3):
+        x[3 + i] += 0.5 * dt * f[3 + i]
+    q = _q_eff(t2, x, boost, cfg, mp, w)
+    for i in range(3):
+        for j in range(3):
+            P[i, j] = P2[i, j]
+            P[i, 3 + j] = P2[i, j] / dt
+            P[3 + i, j] = P2[i, j] / dt
+            P[3 + i, 3 + j] = (P1[i, j] + P2[i, j]) / (dt * dt)
+    for i in range(3):
+        P[i, i] += q * dt * dt * dt / 3.0
+        P[i, 3 + i] += q * dt * dt / 2.0
+        P[3 + i, i] += q * dt * dt / 2.0
+        P[3 + i, 3 + i] += q * dt
+
+
+@njit(cache=True)
+def _track_one(
+    k, lo, hi, method, t, kind, z, R, site, B, cfg, mp, omega, wm, wc, gamma,
+    init_min_dt, ir_gap, est_min, est_pos2, est_vel2, X, PP, flag, nis, info,
+):
+    x = np.zeros(6)
+    P = np.zeros((6, 6))
+    have = False
+    first = -1
+    last_ir = -np.inf
+    tcur = 0.0
+    n_used = 0
+    for j in range(lo, hi):
+        tj = t[j]
+        nis[j] = np.nan
+        if kind[j] == INFRARED:
+            if math.isnan(info[k, I_CUED]):
+                info[k, I_CUED] = tj
+            last_ir = tj
+            if not have:
+                flag[j] = F_CUE
+                continue
+        elif kind[j] == RADAR:
+            if not have:
+                if first < 0:
+                    first = j
+                    continue
+                if tj - t[first] < init_min_dt:
+                    continue
+                boost = tj - last_ir <= ir_gap
+                initiate_1(z[first], R[first], t[first], site[first], B[first], z[j], R[j], tj, site[j], B[j], boost, cfg, mp, omega, x, P)
+                flag[first] = F_INIT_FIRST
+                flag[j] = F_INIT
+                have = True
+                tcur = tj
+                n_used = 2
+                info[k, I_INIT] = tj
+                for a in range(6):
+                    X[j, a] = x[a]
+                    for b in range(6):
+                        PP[j, a, b] = P[a, b]
+                _check_established(k, tj, n_used, P, est_min, est_pos2, est_vel2, info)
+                continue
+        else:
+            continue
+        boost = tj - last_ir <= ir_gap
+        if tj != tcur:
+            if not predict_1(method, x, P, tcur, tj, boost, cfg, mp, wm, wc, gamma):
+                ekf_predict_1(x, P, tcur, tj, boost, cfg, mp)  # sigma points failed: linearise
+            tcur = tj
+        nis[j] = update_1(method, x, P, tj, kind[j], z[j], R[j], site[j], B[j], omega, wm, wc, gamma)
+        flag[j] = F_UPDATE
+        n_used += 1
+        for a in range(6):
+            X[j, a] = x[a]
+            for b in range(6):
+                PP[j, a, b] = P[a, b]
+        _check_established(k, tj, n_used, P, est_min, est_pos2, est_vel2, info)
+
+
+@njit(cache=True)
+def _check_established(k, tj, n_used, P, est_min, est_pos2, est_vel2, info):
+    if not math.isnan(info[k, I_EST]) or n_used < est_min:
+        return
+    if P[0, 0] + P[1, 1] + P[2, 2] <= est_pos2 and P[3, 3] + P[4, 4] + P[5, 5] <= est_vel2:
+        info[k, I_EST] = tj
+
+
+@njit(cache=True, parallel=True)
+def _track_kernel(
+    offsets, method, t, kind, z, R, site, B, cfg, mp, omega, wm, wc, gamma,
+    init_min_dt, ir_gap, est_min, est_pos2, est_vel2, X, PP, flag, nis, info,
+):
+    for k in prange(offsets.shape[0] - 1):
+        _track_one(
+            k, offsets[k], offsets[k + 1], method, t, kind, z, R, site, B, cfg, mp, omega, wm, wc, gamma,
+            init_min_dt, ir_gap, est_min, est_pos2, est_vel2, X, PP, flag, nis, info,
+        )
+
+
+@njit(cache=True, parallel=True)
+def _eval_kernel(offsets, rec_t, rec_x, rec_P, targets, times, method, cfg, mp, wm, wc, gamma, out_x, out_P):
+    """State of each (target, time) pair: the last recorded update at or before the time,
+    predicted (ballistic) to it; NaN before the first."""
+    for e in prange(targets.shape[0]):
+        k = targets[e]
+        lo, hi = offsets[k], offsets[k + 1]
+        te = times[e]
+        # last index in [lo, hi) with rec_t <= te
+        a, b = lo, hi
+        while a < b:
+            mid = (a + b) // 2
+            if rec_t[mid] <= te:
+                a = mid + 1
+            else:
+                b = mid
+        i = a - 1
+        if i < lo:
+            for p in range(6):
+                out_x[e, p] = np.nan
+                for q in range(6):
+                    out_P[e, p, q] = np.nan
+            continue
+        x = rec_x[i].copy()
+        P = rec_P[i].copy()
+        if te != rec_t[i]:
+            if not predict_1(method, x, P, rec_t[i], te, False, cfg, mp, wm, wc, gamma):
+                x = rec_x[i].copy()
+                P = rec_P[i].copy()
+                ekf_predict_1(x, P, rec_t[i], te, False, cfg, mp)
+        for p in range(6):
+            out_x[e, p] = x[p]
+            for q in range(6):
+                out_P[e, p, q] = P[p, q]
+
+
+@dataclass
+class TrackHistory:
+    """Tracks of K targets: every update, and the states at the evaluation times.
+
+    Update arrays (U entries) are grouped by target, in time order within a target: entries
+    ``offsets[k]:offsets[k + 1]`` belong to target k. The first entry of a track is its
+    initiation (nis NaN).
+    """
+
+    method: str
+    model: MotionModel
+    sigma_points: SigmaPoints
+    t_eval_s: np.ndarray  # (T,)
+    x_eval: np.ndarray  # (K, T, 6) filtered state at t_eval_s (last update, predicted); NaN before initiation
+    P_eval: np.ndarray  # (K, T, 6, 6)
+    offsets: np.ndarray  # (K + 1,)
+    t_s: np.ndarray  # (U,) time of each update
+    x: np.ndarray  # (U, 6) state after each update (ECI, m and m/s)
+    P: np.ndarray  # (U, 6, 6) covariance after each update
+    kind: np.ndarray  # (U,) 0 radar, 1 infrared
+    sensor: np.ndarray  # (U,)
+    nis: np.ndarray  # (U,) normalised innovation squared of each update (NaN at initiation)
+    detection_index: np.ndarray  # (U,) row of the input detections
+    n_updates: np.ndarray  # (K, S) detections used per sensor id (initiation pair included)
+    cued_at_s: np.ndarray  # (K,) first infrared detection; NaN: none
+    initiated_at_s: np.ndarray  # (K,) NaN: never initiated
+    established_at_s: np.ndarray  # (K,) NaN: never established
+
+    @property
+    def n_targets(self) -> int:
+        return self.offsets.shape[0] - 1
+
+    def _check_target(self, target: int) -> int:
+        t = int(target)
+        if not 0 <= t < self.n_targets:
+            raise BmdsimInputError("target", target, f"must be in [0, {self.n_targets})")
+        return t
+
+    def updates(self, target: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(t_s (n,), x (n, 6), P (n, 6, 6)) of one target's updates, initiation first."""
+        k = self._check_target(target)
+        s = slice(self.offsets[k], self.offsets[k + 1])
+        return self.t_s[s], self.x[s], self.P[s]
+
+    def state_at(self, target: int, t_s) -> tuple[np.ndarray, np.ndarray]:
+        """Mean (..., 6) and covariance (..., 6, 6) of a target's track at times t_s: the last
+        update at or before each time, predicted (ballistic) to it; NaN before initiation."""
+        k = self._check_target(target)
+        t = np.asarray(t_s, float)
+        flat = np.ascontiguousarray(t.reshape(-1))
+        x, P = _evaluate(self, np.full(flat.shape, k, np.int64), flat)
+        return x.reshape(t.shape + (6,)), P.reshape(t.shape + (6, 6))
+
+
+def _evaluate(h: TrackHistory, targets, times):
+    wm, wc, gamma = h.sigma_points.weights()
+    out_x = np.empty((targets.shape[0], 6))
+    out_P = np.empty((targets.shape[0], 6, 6))
+    _eval_kernel(
+        h.offsets, h.t_s, h.x, h.P, targets, times, method_code(h.method), h.model.cfg(), h.model.params(),
+        wm, wc, gamma, out_x, out_P,
+    )
+    return out_x, out_P
+
+
+_FIELDS = ("t_s", "target", "kind", "z", "R", "site_ecef_m", "sensor")
+
+
+def _field(det, name):
+    if isinstance(det, Mapping):
+        return det[name]
+    return getattr(det, name)
+
+
+def _optional(det, name):
+    try:
+        return _field(det, name)
+    except (AttributeError, KeyError):
+        return None
+
+
+def track(
+    detections,
+    t_eval_s=(),
+    method: str = "ekf",
+    *,
+    model: MotionModel = DEFAULT_MODEL,
+    sigma_points: SigmaPoints = DEFAULT_SIGMA_POINTS,
+    n_targets: int | None = None,
+    init_min_dt_s: float = 0.5,
+    ir_burn_gap_s: float = 12.0,
+    establish_min_updates: int = 3,
+    establish_pos_sigma_m: float = 1000.0,
+    establish_vel_sigma_mps: float = 100.0,
+) -> TrackHistory:
+    """Track every target in ``detections`` with an EKF or UKF, fusing all sensors.
+
+    detections: any object (or mapping) with arrays t_s (M,), target (M,) int, kind (M,) int
+    (0 radar, 1 infrared), z (M, 3), R (M, 3, 3), site_ecef_m (M, 3), sensor (M,) int >= 0, and
+    optionally site_lat_deg, site_lon_deg (M,) for the sites' ENU frames (else the geodetic point
+    of site_ecef_m): ``bmdsim.sensors.Detections`` has them all. t_eval_s (T,): times at which to
+    report each track's state.
+    n_targets: K (default: max target + 1). See the module docstring for initiation, infrared,
+    boost and establishment.
+    """
+    code = method_code(method)
+    cols = {}
+    for name in _FIELDS:
+        try:
+            cols[name] = np.asarray(_field(detections, name))
+        except (AttributeError, KeyError):
+            raise BmdsimInputError("detections", type(detections).__name__, f"need a field {name!r}; fields: {', '.join(_FIELDS)}") from None
+    m = cols["t_s"].shape[0]
+    target = cols["target"].astype(np.int64).reshape(m)
+    k_max = int(target.max()) + 1 if m else 0
+    k = k_max if n_targets is None else int(n_targets)
+    if k < k_max or (m and target.min() < 0):
+        raise BmdsimInputError("n_targets", n_targets, f"targets run from {target.min() if m else 0} to {k_max - 1}")
+    t = cols["t_s"].astype(float).reshape(m)
+    order = np.lexsort((np.arange(m), t, target))
+    t = np.ascontiguousarray(t[order])
+    tg = target[order]
+    kind = np.ascontiguousarray(cols["kind"].astype(np.int64).reshape(m)[order])
+    z = cols["z"].astype(float)
+    z = np.ascontiguousarray((z.reshape(m, z.shape[-1]) if z.ndim == 2 else z.reshape(m, 3))[order])
+    if z.shape[1] == 2:
+        z = np.ascontiguousarray(np.hstack([z, np.full((m, 1), np.nan)]))
+    R = np.ascontiguousarray(cols["R"].astype(float).reshape(m, 3, 3)[order])
+    site = np.ascontiguousarray(cols["site_ecef_m"].astype(float).reshape(m, 3)[order])
+    lat_lon = [_optional(detections, f) for f in ("site_lat_deg", "site_lon_deg")]
+    if lat_lon[0] is not None and lat_lon[1] is not None:
+        lat_lon = [np.asarray(a, float).reshape(m)[order] for a in lat_lon]
+    B = np.ascontiguousarray(site_basis(site, *lat_lon).reshape(m, 3, 3))
+    sensor = cols["sensor"].astype(np.int64).reshape(m)[order]
+    if m and sensor.min() < 0:
+        raise BmdsimInputError("detections.sensor", int(sensor.min()), "sensor ids must be >= 0")
+    offsets = np.searchsorted(tg, np.arange(k + 1)).astype(np.int64)
+
+    wm, wc, gamma = sigma_points.weights()
+    X = np.full((m, 6), np.nan)
+    PP = np.full((m, 6, 6), np.nan)
+    flag = np.zeros(m, np.int64)
+    nis = np.full(m, np.nan)
+    info = np.full((k, 3), np.nan)
+    _track_kernel(
+        offsets, code, t, kind, z, R, site, B, model.cfg(), model.params(), float(model.earth.omega_rad_s),
+        wm, wc, gamma, float(init_min_dt_s), float(ir_burn_gap_s), int(establish_min_updates),
+        float(establish_pos_sigma_m) ** 2, float(establish_vel_sigma_mps) ** 2, X, PP, flag, nis, info,
+    )
+
+    rec = (flag == F_INIT) | (flag == F_UPDATE)
+    used = rec | (flag == F_INIT_FIRST)
+    n_sensors = int(sensor.max()) + 1 if m else 0
+    n_updates = np.zeros((k, n_sensors), np.int64)
+    np.add.at(n_updates, (tg[used], sensor[used]), 1)
+    rec_off = np.searchsorted(tg[rec], np.arange(k + 1)).astype(np.int64)
+    h = TrackHistory(
+        method=method,
+        model=model,
+        sigma_points=sigma_points,
+        t_eval_s=np.asarray(t_eval_s, float).reshape(-1),
+        x_eval=np.empty((k, 0, 6)),
+        P_eval=np.empty((k, 0, 6, 6)),
+        offsets=rec_off,
+        t_s=np.ascontiguousarray(t[rec]),
+        x=np.ascontiguousarray(X[rec]),
+        P=np.ascontiguousarray(PP[rec]),
+        kind=kind[rec],
+        sensor=sensor[rec],
+        nis=nis[rec],
+        detection_index=order[rec],
+        n_updates=n_updates,
+        cued_at_s=info[:, I_CUED].copy(),
+        initiated_at_s=info[:, I_INIT].copy(),
+        established_at_s=info[:, I_EST].copy(),
+    )
+    n_t = h.t_eval_s.shape[0]
+    if n_t and k:
+        targets = np.repeat(np.arange(k, dtype=np.int64), n_t)
+        times = np.ascontiguousarray(np.tile(h.t_eval_s, k))
+        x_e, p_e = _evaluate(h, targets, times)
+        h.x_eval = x_e.reshape(k, n_t, 6)
+        h.P_eval = p_e.reshape(k, n_t, 6, 6)
+    else:
+        h.x_eval = np.full((k, n_t, 6), np.nan)
+        h.P_eval = np.full((k, n_t, 6, 6), np.nan)
+    return h
