@@ -102,3 +102,28 @@ def test_demo_prints_and_draws(tmp_path):
     img = mpimg.imread(png)
     # looked at, not only written: many distinct colours, not a blank canvas
     assert img.shape[0] > 500 and len(np.unique(img.reshape(-1, img.shape[-1])[:, :3], axis=0)) > 50
+
+
+def test_assess_json_and_human():
+    r = run("assess", "--missile", "nodong", "--launch", "Pyongyang", "--aim", "Tokyo", "--json", "--seed", "3")
+    assert r.exit_code == 0, r.output
+    out = json.loads(r.output)
+    assert out["decision"] == "engage" and out["threatened"] == ["JPN"]
+    r = run("assess", "--missile", "nodong", "--launch", "Pyongyang", "--aim", "Tokyo")
+    assert r.exit_code == 0 and "ENGAGE" in r.output and "T+" in r.output
+
+
+@pytest.mark.parametrize(
+    "args, needle",
+    [
+        (["--protect", "USA,XYZ"], "protect"),
+        (["--sensors", "Sharki"], "Shariki"),
+        (["--threshold", "2"], "threshold"),
+        (["--tracker", "pf"], "tracker"),
+        (["--profile", "orbit", "--apogee-km", "500"], "apogee"),
+    ],
+)
+def test_assess_bad_input_exits_2(args, needle):
+    r = run("assess", "--missile", "nodong", "--launch", "Pyongyang", "--aim", "Tokyo", *args)
+    assert r.exit_code == 2, r.output
+    assert needle in r.output and "Traceback" not in r.output

@@ -129,6 +129,31 @@ def reach(
 
 @app.command()
 @handles_input_errors
+def assess(
+    missile: Annotated[str, typer.Option(help="missile id from the catalog, e.g. hwasong-15")],
+    launch: Annotated[str, typer.Option(help="launch point: LAT,LON or a place name")],
+    aim: Annotated[str, typer.Option(help="aim point: LAT,LON or a place name (for 'orbit': the launch direction)")],
+    profile: Annotated[str, typer.Option(help="min-energy, lofted, depressed, or orbit (space launch)")] = "min-energy",
+    apogee_km: Annotated[Optional[float], typer.Option(help="apogee for lofted/depressed profiles")] = None,
+    protect: Annotated[str, typer.Option(help="protected sovereigns or territory codes, comma-separated")] = "USA,JPN,KOR",
+    sensors: Annotated[Optional[str], typer.Option(help="sensor names, comma-separated (default: the whole catalog)")] = None,
+    threshold: Annotated[float, typer.Option(help="P(impact in protected territory) that triggers engagement")] = 0.05,
+    seed: Annotated[int, typer.Option(help="random seed (sensor noise, impact sampling)")] = 1,
+    tracker: Annotated[str, typer.Option(help="ekf or ukf")] = "ekf",
+    as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
+) -> None:
+    """Detect, track and decide: would the defense engage this missile?"""
+    from bmdsim.report.assessment import assess_report, print_assessment
+
+    out = assess_report(missile, launch, aim, profile, apogee_km, protect, sensors, threshold, seed, tracker)
+    if as_json:
+        _print_json(out)
+        return
+    print_assessment(_console(), out)
+
+
+@app.command()
+@handles_input_errors
 def demo(
     out: Annotated[Optional[str], typer.Option(help="folder for the pictures (none: print only)")] = "out/demo",
 ) -> None:

@@ -73,10 +73,17 @@ class Decision:
         return None
 
 
-def evaluate(policy: Policy, pred: ImpactPrediction, launch_distance_km: float | None = None) -> Assessment:
-    """Apply the policy to one prediction."""
+def evaluate(
+    policy: Policy, pred: ImpactPrediction, launch_distance_km: float | None = None, powered: bool = False
+) -> Assessment:
+    """Apply the policy to one prediction.
+
+    powered: the motor may still be burning (the infrared sensors still see the plume, or no
+    infrared sensor has seen it stop); a ballistic prediction then says nothing about where the
+    missile will go, so nothing is decided yet.
+    """
     threatened = sorted(c for c, p in pred.p_impact.items() if p >= policy.threshold)
-    ready = bool(
+    ready = (not powered) and bool(
         pred.orbital_fraction >= policy.orbital_fraction
         or (pred.semi_major_km <= policy.max_ellipse_km)
         or (pred.mean_time_to_impact_s <= policy.deadline_s)
@@ -105,11 +112,12 @@ def decide(assessments: list[Assessment]) -> Decision:
     for a in assessments:
         if not a.ready:
             continue
-        if d.declared_at_s is None or a.verdict != d.decision:
+        orbital = a.reason.startswith("orbital")
+        if d.declared_at_s is None or a.verdict != d.decision or orbital != d.orbital:
             if d.declared_at_s is not None:
                 d.revisions.append((a.t_s, a.verdict))
             d.decision, d.reason, d.declared_at_s = a.verdict, a.reason, a.t_s
-            d.orbital = a.reason.startswith("orbital")
+            d.orbital = orbital
     if d.declared_at_s is None and assessments:
         last = assessments[-1]
         d.decision, d.reason = NO_ENGAGE, f"no decision: the prediction never became good enough ({last.reason})"

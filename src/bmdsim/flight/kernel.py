@@ -492,9 +492,11 @@ def _is_orbital(y, cfg):
 def _coast(t, y, hstep, cfg, inv_beta, summ, imp, rec, t_out0, dt_out, work):
     """Unpowered flight from (t, y) to impact or cfg[C_TMAX]; fills summ and imp.
 
-    A body already in orbit is not flown: its status is STATUS_ORBITAL.
+    A body already in orbit has STATUS_ORBITAL; it is flown on (to cfg[C_TMAX]) only when its
+    track is being recorded.
     """
-    if _is_orbital(y, cfg):
+    orbital = _is_orbital(y, cfg)
+    if orbital and dt_out <= 0.0:
         summ[O_STATUS] = STATUS_ORBITAL
         return
     f = np.zeros(7)
@@ -511,7 +513,7 @@ def _coast(t, y, hstep, cfg, inv_beta, summ, imp, rec, t_out0, dt_out, work):
         for i in range(6):
             imp[i] = y[i]
     else:
-        summ[O_STATUS] = STATUS_TIMEOUT
+        summ[O_STATUS] = STATUS_ORBITAL if orbital else STATUS_TIMEOUT
 
 
 @njit(cache=True, parallel=True)

@@ -89,6 +89,9 @@ class Missile(BaseModel):
     sources: list[str] = Field(default_factory=list)
     notes: str = ""
     payload: Payload
+    satellite_mass_kg: float | None = Field(
+        default=None, gt=0, description="space launchers: the satellite flown on an orbital launch (replaces the payload)"
+    )
     stage: list[Stage] = Field(min_length=1, max_length=MAX_STAGES)
     guidance: Guidance = Guidance()
 
