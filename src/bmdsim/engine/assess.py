@@ -87,6 +87,7 @@ class ThreatAssessment:
     drop_zones: list[DropZone]
     timeline: list[dict] = field(default_factory=list)
     established_at_s: float | None = None
+    track: object | None = None  # tracking.TrackHistory of this threat (None: never initiated)
 
 
 def fly_truth(missile: Missile, launch: Place, aim: Place, profile: str, apogee_km: float | None, record_dt_s: float = 1.0) -> Truth:
@@ -193,7 +194,7 @@ def assess_threat(
     timeline.sort(key=lambda e: (e["t_s"], _EVENT_ORDER.get(e["event"].split(":")[0], 5)))
     overflown = _predicted_overflight(hist, dec, index, t_end) if est is not None else []
     zones = drop_zones(f, truth.missile)
-    return ThreatAssessment(truth, det, names, dec, predictions, overflown, zones, timeline, est)
+    return ThreatAssessment(truth, det, names, dec, predictions, overflown, zones, timeline, est, hist)
 
 
 def _predicted_overflight(hist, dec: Decision, index: TerritoryIndex, t_end: float) -> list[str]:

@@ -1,0 +1,174 @@
+"""Battle management for one engagement: windows, assignment, doctrine, intercepts, leakers.
+
+For every threat the policy declared, each fire unit's engagement window is computed from the
+threat's track (predicted path and fire-control quality); the weapon-target assignment spreads
+the limited rounds over the threats (``defense.assign``); the doctrine turns each assignment
+into looks with launch and intercept times (``defense.doctrine``); the intercepts are resolved
+by drawing each shot's outcome from its kill probability, with kill assessment between looks;
+a threat that survives every shot flies on to impact and is a leaker. Everything that happens is
+an event with its time, for the scenario engine's timeline.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from bmdsim.defense.assign import assign
+from bmdsim.defense.battlespace import FC_SIGMA_M, EngagementWindow, ThreatPath, engagement_window
+from bmdsim.defense.doctrine import Doctrine
+from bmdsim.defense.interceptors import BatterySpec
+from bmdsim.earth import frames
+from bmdsim.flight.fly import coast
+
+PATH_DT_S = 2.0
+
+
+@dataclass
+class Event:
+    t_s: float
+    kind: str  # interceptor launch, intercept, kill assessment, leaker impact, no engagement
+    threat: int
+    detail: str
+
+    def as_dict(self) -> dict:
+        return {"t_s": self.t_s, "kind": self.kind, "threat": self.threat, "detail": self.detail}
+
+
+@dataclass
+class ThreatOutcome:
+    threat: int
+    engaged: bool
+    intercepted: bool = False
+    leaked: bool = False
+    interceptors_fired: int = 0
+    windows: list[EngagementWindow] = field(default_factory=list)
+    intercept_point: tuple[float, float, float] | None = None  # lat, lon, alt of the kill
+
+
+@dataclass
+class EngagementResult:
+    outcomes: list[ThreatOutcome]
+    events: list[Event]
+    shots: np.ndarray  # (sites, threats) assigned rounds
+    method: str
+    expected_value: float
+
+
+def threat_path(track, t0_s: float, beta_kg_m2: float, dt_s: float = PATH_DT_S) -> ThreatPath:
+    """The path the battle manager plans on: the track's state at t0 flown on to impact."""
+    x, _ = track.state_at(0, t0_s)
+    b = coast(t0_s, x[:3], x[3:], beta_kg_m2, record_dt_s=dt_s)
+    keep = (b.t_record_s >= t0_s) & np.isfinite(b.record_eci[0, :, 0])
+    t = b.t_record_s[keep]
+    rot = frames.rotation_eci_to_ecef(t)
+    r = np.einsum("nij,nj->ni", rot, b.record_eci[0, keep, :3])
+    t_imp = float(b.t_impact_s[0]) if b.impacted[0] else float(t[-1]) + dt_s
+    return ThreatPath(t, r, t_imp)
+
+
+def track_sigma(track):
+    """Callable: 1-sigma RSS position error of the track at given times."""
+
+    def sigma(t_s):
+        _, p = track.state_at(0, np.atleast_1d(np.asarray(t_s, float)))
+        return np.sqrt(np.trace(p[..., :3, :3], axis1=-2, axis2=-1))
+
+    return sigma
+
+
+def engage(
+    assessments: Sequence,
+    batteries: Sequence[BatterySpec],
+    doctrine: Doctrine,
+    rng: np.random.Generator,
+    *,
+    values: Sequence[float] | None = None,
+    method: str = "milp",
+    fc_sigma_m: float = FC_SIGMA_M,
+) -> EngagementResult:
+    """Fight one engagement: threats (``engine.assess.ThreatAssessment``) against fire units."""
+    n_t, n_s = len(assessments), len(batteries)
+    values = np.ones(n_t) if values is None else np.asarray(values, float)
+    outcomes = [ThreatOutcome(j, engaged=a.decision.decision == "engage") for j, a in enumerate(assessments)]
+    events: list[Event] = []
+    windows = [[None] * n_t for _ in range(n_s)]
+    feasible = np.zeros((n_s, n_t), bool)
+    p = np.zeros((n_s, n_t))
+    for j, a in enumerate(assessments):
+        if not outcomes[j].engaged or a.track is None:
+            continue
+        commit = float(a.decision.declared_at_s)
+        path = threat_path(a.track, commit, a.track.model.beta_kg_m2)
+        sig = track_sigma(a.track)
+        for i, bat in enumerate(batteries):
+            w = engagement_window(bat, path, commit, sig, fc_sigma_m)
+            windows[i][j] = w
+            outcomes[j].windows.append(w)
+            feasible[i, j] = not w.empty and bat.rounds > 0
+            p[i, j] = w.interceptor.sspk_mean
+        if not feasible[:, j].any():
+            why = "; ".join(f"{batteries[i].name}: {windows[i][j].reason}" for i in range(n_s)) or "no fire units"
+            events.append(Event(commit, "no engagement possible", j, why))
+    # The doctrine fixes the salvo: the assignment deals in salvos (kill probability
+    # 1 - (1 - p)^n, inventory in whole salvos), up to one per look.
+    n_salvo = doctrine.shots
+    n_looks = doctrine.looks if doctrine.mode == "shoot-look-shoot" else 1
+    inventory = np.array([b.rounds // n_salvo for b in batteries], int)
+    p_salvo = 1.0 - (1.0 - p) ** n_salvo
+    if feasible.any() and inventory.any():
+        asg = assign(values, p_salvo, feasible, inventory, n_looks, method=method)
+        shots, ev = asg.shots * n_salvo, float(asg.expected_value)
+    else:
+        shots, ev = np.zeros((n_s, n_t), int), 0.0
+    for j, a in enumerate(assessments):
+        o = outcomes[j]
+        if not o.engaged:
+            continue
+        looks = []  # (intercept_s, launch_s, site, n)
+        for i in range(n_s):
+            n = int(shots[i, j])
+            if n == 0:
+                continue
+            w = windows[i][j]
+            # the interceptor's own kill-assessment time sets the gap between looks
+            d = doctrine.model_copy(update={"looks": n // n_salvo, "kill_assessment_s": w.interceptor.kill_assessment_s})
+            if d.looks == 1:
+                d = d.model_copy(update={"mode": "salvo"})
+            plan = d.plan(w.earliest_s, w.latest_s, w.flyout_at, float(a.decision.declared_at_s) + w.interceptor.launch_delay_s)
+            for look in plan:
+                looks.append((look.intercept_s, look.launch_s, i, look.shots))
+        looks.sort()
+        killed_known_at = np.inf
+        for t_int, t_launch, i, k in looks:
+            if t_launch >= killed_known_at:
+                continue  # the kill is known before this look would launch: hold the rounds
+            bat = batteries[i]
+            spec = windows[i][j].interceptor
+            events.append(Event(t_launch, "interceptor launch", j, f"{bat.name}: {k} x {spec.name}"))
+            o.interceptors_fired += k
+            if o.intercepted:
+                # already dead, not yet known: these rounds are spent for nothing
+                events.append(Event(t_int, "intercept", j, f"{bat.name}: target already destroyed"))
+                continue
+            hits = rng.random(k) < p[i, j]
+            lat, lon, alt = windows[i][j].point_at(t_int)
+            if hits.any():
+                o.intercepted = True
+                o.intercept_point = (lat, lon, alt)
+                killed_known_at = t_int + spec.kill_assessment_s
+                events.append(Event(t_int, "intercept", j, f"{bat.name}: hit ({int(hits.sum())} of {k}) at {alt / 1e3:,.0f} km over {lat:.2f}, {lon:.2f}"))
+                events.append(Event(killed_known_at, "kill assessment", j, f"{bat.name}: target destroyed"))
+            else:
+                events.append(Event(t_int, "intercept", j, f"{bat.name}: miss ({k} of {k}) at {alt / 1e3:,.0f} km"))
+                events.append(Event(t_int + spec.kill_assessment_s, "kill assessment", j, f"{bat.name}: target survives"))
+        if not o.intercepted:
+            o.leaked = True
+            tr = a.truth
+            if tr.impacted:
+                lat, lon = tr.flight.impact_lat_lon_deg
+                events.append(Event(float(tr.flight.t_impact_s[0]), "leaker impact", j, f"{lat[0]:.3f}, {((lon[0] + 180) % 360) - 180:.3f}"))
+    events.sort(key=lambda e: (e.t_s, e.threat))
+    return EngagementResult(outcomes, events, shots, method, ev)

@@ -1,0 +1,113 @@
+"""Battle management end to end: windows that must (not) exist, events, leakers.
+
+Geometry that must hold (the issue): GBIs from Fort Greely against a Hwasong-15 from Sohae to
+Seattle; THAAD on Guam against a Hwasong-12 to Guam; no window for THAAD at Seongju against an
+ICBM bound for the United States, nor for a GBI against a 300-km missile at Seoul.
+"""
+
+import numpy as np
+import pytest
+
+from bmdsim.assessment.policy import Policy
+from bmdsim.defense.doctrine import Doctrine
+from bmdsim.defense.interceptors import get_battery
+from bmdsim.earth import geodesy
+from bmdsim.earth.places import get_place, resolve_point
+from bmdsim.engine.assess import assess_threat, fly_truth
+from bmdsim.engine.engage import engage
+from bmdsim.sensors import catalog
+from bmdsim.threats.catalog import get_missile
+
+SENSORS = list(catalog().values())
+
+
+def _assessed(missile, launch, aim, seed=1):
+    tr = fly_truth(get_missile(missile), resolve_point(launch), resolve_point(aim), "min-energy", None)
+    return assess_threat(tr, SENSORS, Policy(), np.random.default_rng(seed))
+
+
+@pytest.fixture(scope="module")
+def hs15_seattle():
+    return _assessed("hwasong-15", "Sohae", "Seattle")
+
+
+@pytest.fixture(scope="module")
+def seoul_300km():
+    seoul = get_place("Seoul")
+    lat, lon, _ = geodesy.direct(seoul.lat_deg, seoul.lon_deg, 330.0, 300e3)
+    return _assessed("nodong", f"{float(lat)},{float(lon)}", "Seoul")
+
+
+def _window(result, name):
+    return next(w for w in result.outcomes[0].windows if w.battery.name == name)
+
+
+def test_gbi_from_fort_greely_has_a_window_against_hs15_to_seattle(hs15_seattle):
+    res = engage([hs15_seattle], [get_battery("Fort Greely"), get_battery("Seongju")], Doctrine(), np.random.default_rng(0))
+    w = _window(res, "Fort Greely")
+    assert not w.empty
+    assert hs15_seattle.decision.declared_at_s < w.t_launch_s[0] < w.earliest_s <= w.latest_s
+    # midcourse: the intercept point is in space, within the GBI's band
+    assert w.interceptor.min_intercept_alt_m <= w.alt_m.min() and w.alt_m.max() <= w.interceptor.max_intercept_alt_m
+    # THAAD at Seongju: nothing against an ICBM bound for the United States
+    s = _window(res, "Seongju")
+    assert s.empty and s.reason
+
+
+def test_thaad_on_guam_has_a_window_against_hs12_to_guam():
+    a = _assessed("hwasong-12", "Sunan", "Andersen AFB, Guam")
+    res = engage([a], [get_battery("Guam")], Doctrine(), np.random.default_rng(0))
+    w = _window(res, "Guam")
+    assert not w.empty
+    assert w.alt_m.max() <= w.interceptor.max_intercept_alt_m
+
+
+def test_gbi_has_no_window_against_a_300_km_missile_at_seoul(seoul_300km):
+    assert seoul_300km.decision.decision == "engage"
+    res = engage([seoul_300km], [get_battery("Fort Greely"), get_battery("Patriot Osan")], Doctrine(), np.random.default_rng(0))
+    assert _window(res, "Fort Greely").empty
+    assert not _window(res, "Patriot Osan").empty  # the lower tier can
+
+
+def test_events_and_outcome_with_fixed_kill_probability(hs15_seattle):
+    # sspk 1: the first salvo kills; sspk 0: every shot misses and the threat leaks
+    sure = get_battery("Fort Greely", {"interceptor_overrides": {"sspk": 1.0}})
+    res = engage([hs15_seattle], [sure], Doctrine(mode="salvo", shots=2), np.random.default_rng(0))
+    o = res.outcomes[0]
+    assert o.intercepted and not o.leaked and o.interceptors_fired == 2
+    kinds = [e.kind for e in res.events]
+    assert kinds == ["interceptor launch", "intercept", "kill assessment"]
+    assert [e.t_s for e in res.events] == sorted(e.t_s for e in res.events)
+
+    dud = get_battery("Fort Greely", {"interceptor_overrides": {"sspk": 0.0}})
+    res = engage([hs15_seattle], [dud], Doctrine(mode="salvo", shots=3), np.random.default_rng(0))
+    o = res.outcomes[0]
+    assert o.leaked and not o.intercepted
+    assert res.events[-1].kind == "leaker impact"
+
+
+def test_shoot_look_shoot_holds_rounds_after_a_kill(hs15_seattle):
+    # two looks of two at p = 0.5: the second look flies only when the first is assessed a miss
+    bat = get_battery("Fort Greely", {"interceptor_overrides": {"sspk": 0.5}})
+    seen = set()
+    for seed in range(12):
+        res = engage([hs15_seattle], [bat], Doctrine(mode="shoot-look-shoot", shots=2, looks=2), np.random.default_rng(seed))
+        assert res.shots.sum() == 4  # both looks assigned
+        first = next(e for e in res.events if e.kind == "intercept")
+        hit_first = "hit" in first.detail
+        seen.add(hit_first)
+        assert res.outcomes[0].interceptors_fired == (2 if hit_first else 4)
+        launches = [e.t_s for e in res.events if e.kind == "interceptor launch"]
+        if not hit_first:
+            ka = next(e.t_s for e in res.events if e.kind == "kill assessment")
+            assert launches[1] >= ka  # looked before shooting again
+    assert seen == {True, False}
+
+
+def test_not_engaged_threats_draw_no_fire():
+    p = get_place("Panghyon")
+    lat, lon, _ = geodesy.direct(p.lat_deg, p.lon_deg, 90.0, 933e3)
+    tr = fly_truth(get_missile("hwasong-14"), p, resolve_point(f"{float(lat)},{float(lon)}"), "lofted", 2802e0)
+    a = assess_threat(tr, SENSORS, Policy(), np.random.default_rng(1))
+    res = engage([a], [get_battery("Fort Greely")], Doctrine(), np.random.default_rng(0))
+    assert not res.outcomes[0].engaged and res.events == [] and res.shots.sum() == 0
