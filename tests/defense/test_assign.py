@@ -171,3 +171,15 @@ def test_bad_input(kwargs, field):
     with pytest.raises(BmdsimInputError) as e:
         assign(**args)
     assert e.value.field == field
+
+
+def test_pair_cap_spreads_shots_over_sites():
+    # a fire unit whose doctrine allows one look can take one shot; the second must come from
+    # the other unit (layered defense), for both solvers
+    from bmdsim.defense.assign import assign as _assign
+
+    p = np.array([[0.75], [0.75]])
+    for method in ("milp", "greedy"):
+        a = _assign(np.ones(1), p, np.ones((2, 1), bool), np.array([2, 24]), 2, method=method, max_shots_per_pair=1)
+        assert a.shots.tolist() == [[1], [1]]
+        assert a.expected_value == pytest.approx(1 - 0.25**2)

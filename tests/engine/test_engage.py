@@ -111,3 +111,26 @@ def test_not_engaged_threats_draw_no_fire():
     a = assess_threat(tr, SENSORS, Policy(), np.random.default_rng(1))
     res = engage([a], [get_battery("Fort Greely")], Doctrine(), np.random.default_rng(0))
     assert not res.outcomes[0].engaged and res.events == [] and res.shots.sum() == 0
+
+
+def test_layered_defense_midcourse_then_terminal():
+    # Guam: SM-3 IIA from the Aegis ship in midcourse, then THAAD in the terminal phase; both
+    # layers get a salvo, the midcourse one is fired first, and the terminal one only flies if
+    # no kill is known by its launch
+    a = _assessed("hwasong-12", "Sunan", "Andersen AFB, Guam")
+    sm3 = get_battery("Aegis Guam IIA", {"interceptor_overrides": {"sspk": 0.5}})
+    thaad = get_battery("Guam", {"interceptor_overrides": {"sspk": 0.5}})
+    docs = {"sm3-iia": Doctrine(mode="salvo", shots=2), "thaad": Doctrine(mode="salvo", shots=2)}
+    fired = set()
+    for seed in range(10):
+        res = engage([a], [sm3, thaad], docs, np.random.default_rng(seed))
+        w_sm3, w_thaad = _window(res, "Aegis Guam IIA"), _window(res, "Guam")
+        assert not w_sm3.empty and not w_thaad.empty and w_sm3.earliest_s < w_thaad.earliest_s
+        assert res.shots.tolist() == [[2], [2]]
+        launches = [e for e in res.events if e.kind == "interceptor launch"]
+        assert launches[0].detail.startswith("Aegis Guam IIA")
+        fired.add(res.outcomes[0].interceptors_fired)
+        # both solvers on the same raid, the optimum no worse than greedy
+        assert res.expected_value_by_method["milp"] >= res.expected_value_by_method["greedy"] - 1e-9
+        assert res.expected_value == pytest.approx(1 - 0.25 * 0.25)
+    assert 4 in fired

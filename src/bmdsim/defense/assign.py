@@ -82,6 +82,7 @@ def assign(
     max_shots_per_threat,
     method: Literal["milp", "greedy"] = "milp",
     *,
+    max_shots_per_pair=None,
     max_sites_per_threat: int = 8,
     max_patterns: int = 200_000,
     time_limit_s: float = 60.0,
@@ -89,18 +90,25 @@ def assign(
     """Assign interceptors to threats.
 
     ``values`` (T,) >= 0; ``p`` (S, T) in [0, 1]; ``feasible`` (S, T) bool; ``inventory`` (S,)
-    whole numbers; ``max_shots_per_threat`` a whole number or (T,) of them. See the module
-    docstring for the two methods and the pattern bound of ``milp``.
+    whole numbers; ``max_shots_per_threat`` a whole number or (T,) of them;
+    ``max_shots_per_pair`` (optional) broadcast to (S, T): at most that many shots from site i at
+    threat j (a fire unit's doctrine may allow only so many looks). See the module docstring for
+    the two methods and the pattern bound of ``milp``.
     """
     V, P, F, inv, cap = _check(values, p, feasible, inventory, max_shots_per_threat)
+    pair = np.broadcast_to(
+        np.asarray(cap.max(initial=0) if max_shots_per_pair is None else max_shots_per_pair, dtype=np.int64), P.shape
+    )
+    if np.any(pair < 0):
+        raise BmdsimInputError("max_shots_per_pair", int(pair.min()), "whole numbers >= 0")
     if method == "greedy":
         t = time.perf_counter()
-        shots = _greedy(V, P, F, inv, cap)
+        shots = _greedy(V, P, F, inv, cap, pair)
         return _result(V, P, shots, "greedy", "done", time.perf_counter() - t, optimal=False)
     if method == "milp":
         if int(max_sites_per_threat) < 1:
             raise BmdsimInputError("max_sites_per_threat", max_sites_per_threat, "a whole number >= 1")
-        return _milp(V, P, F, inv, cap, int(max_sites_per_threat), int(max_patterns), float(time_limit_s))
+        return _milp(V, P, F, inv, cap, pair, int(max_sites_per_threat), int(max_patterns), float(time_limit_s))
     raise BmdsimInputError("method", method, "'milp' or 'greedy'")
 
 
@@ -159,12 +167,12 @@ def _result(V, P, shots, method, status, solve_s, optimal, restricted=False, pat
     )
 
 
-def _greedy(V, P, F, inv, cap) -> np.ndarray:
+def _greedy(V, P, F, inv, cap, pair) -> np.ndarray:
     S, T = P.shape
     shots = np.zeros((S, T), dtype=np.int64)
     left = inv.copy()
     surv = np.ones(T)
-    usable = F & (P > 0) & (V > 0)[None, :]
+    usable = F & (P > 0) & (V > 0)[None, :] & (pair > 0)
     gain = np.where(usable & (left > 0)[:, None] & (cap > 0)[None, :], V * P, 0.0)
     while gain.size:
         k = int(np.argmax(gain))  # first maximum in C order: lowest site, then lowest threat
@@ -179,7 +187,8 @@ def _greedy(V, P, F, inv, cap) -> np.ndarray:
         if shots[:, j].sum() >= cap[j]:
             gain[:, j] = 0.0
         else:
-            gain[:, j] = np.where(usable[:, j] & (left > 0), V[j] * surv[j] * P[:, j], 0.0)
+            room = usable[:, j] & (left > 0) & (shots[:, j] < pair[:, j])
+            gain[:, j] = np.where(room, V[j] * surv[j] * P[:, j], 0.0)
     return shots
 
 
@@ -214,10 +223,11 @@ def _site_lists(V, P, F, inv, cap, k_max: int) -> list[np.ndarray]:
     return out
 
 
-def _milp(V, P, F, inv, cap, k_max, max_patterns, time_limit_s) -> Assignment:
+def _milp(V, P, F, inv, cap, pair, k_max, max_patterns, time_limit_s) -> Assignment:
     t_start = time.perf_counter()
     S, T = P.shape
-    greedy = _greedy(V, P, F, inv, cap)
+    greedy = _greedy(V, P, F, inv, cap, pair)
+    F = F & (pair > 0)
 
     full = _site_lists(V, P, F, inv, cap, S)
     k = min(k_max, max((len(s) for s in full), default=0))
@@ -235,7 +245,7 @@ def _milp(V, P, F, inv, cap, k_max, max_patterns, time_limit_s) -> Assignment:
         pats = np.zeros((0, S), dtype=np.int64)
         if len(s):
             comp = _compositions(len(s), int(cap[j]))
-            comp = comp[np.all(comp <= inv[s], axis=1) & (comp.sum(axis=1) > 0)]
+            comp = comp[np.all(comp <= np.minimum(inv[s], pair[s, j]), axis=1) & (comp.sum(axis=1) > 0)]
             pats = np.zeros((len(comp), S), dtype=np.int64)
             pats[:, s] = comp
         g = greedy[:, j]

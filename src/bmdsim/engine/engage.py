@@ -11,7 +11,7 @@ an event with its time, for the scenario engine's timeline.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -54,7 +54,8 @@ class EngagementResult:
     events: list[Event]
     shots: np.ndarray  # (sites, threats) assigned rounds
     method: str
-    expected_value: float
+    expected_value: float  # of the assignment that was fired
+    expected_value_by_method: dict[str, float] = field(default_factory=dict)  # milp and greedy, same raid
 
 
 def threat_path(track, t0_s: float, beta_kg_m2: float, dt_s: float = PATH_DT_S) -> ThreatPath:
@@ -82,14 +83,20 @@ def track_sigma(track):
 def engage(
     assessments: Sequence,
     batteries: Sequence[BatterySpec],
-    doctrine: Doctrine,
+    doctrine: Doctrine | Mapping[str, Doctrine],
     rng: np.random.Generator,
     *,
     values: Sequence[float] | None = None,
     method: str = "milp",
     fc_sigma_m: float = FC_SIGMA_M,
 ) -> EngagementResult:
-    """Fight one engagement: threats (``engine.assess.ThreatAssessment``) against fire units."""
+    """Fight one engagement: threats (``engine.assess.ThreatAssessment``) against fire units.
+
+    doctrine: one for every interceptor, or a mapping interceptor id -> doctrine (ids missing
+    from it get ``Doctrine()``). The assignment deals in each fire unit's salvos, up to its
+    doctrine's looks per threat, and a threat can draw salvos from several layers (midcourse,
+    then terminal); looks are fired in the order of their intercepts.
+    """
     n_t, n_s = len(assessments), len(batteries)
     values = np.ones(n_t) if values is None else np.asarray(values, float)
     outcomes = [ThreatOutcome(j, engaged=a.decision.decision == "engage") for j, a in enumerate(assessments)]
@@ -113,16 +120,22 @@ def engage(
             why = "; ".join(f"{batteries[i].name}: {windows[i][j].reason}" for i in range(n_s)) or "no fire units"
             events.append(Event(commit, "no engagement possible", j, why))
     # The doctrine fixes the salvo: the assignment deals in salvos (kill probability
-    # 1 - (1 - p)^n, inventory in whole salvos), up to one per look.
-    n_salvo = doctrine.shots
-    n_looks = doctrine.looks if doctrine.mode == "shoot-look-shoot" else 1
-    inventory = np.array([b.rounds // n_salvo for b in batteries], int)
-    p_salvo = 1.0 - (1.0 - p) ** n_salvo
+    # 1 - (1 - p)^n, inventory in whole salvos), up to one per look at each fire unit.
+    docs = [_doctrine_for(doctrine, b) for b in batteries]
+    n_salvo = np.array([d.shots for d in docs], int)
+    n_looks = np.array([d.looks if d.mode == "shoot-look-shoot" else 1 for d in docs], int)
+    inventory = np.array([b.rounds for b in batteries], int) // n_salvo
+    p_salvo = 1.0 - (1.0 - p) ** n_salvo[:, None]
+    layers = {batteries[i].interceptor_spec().layer for i in range(n_s) if feasible[i].any()}
+    cap = int(n_looks.max(initial=1)) * max(1, len(layers))
+    by_method: dict[str, float] = {}
+    shots, ev = np.zeros((n_s, n_t), int), 0.0
     if feasible.any() and inventory.any():
-        asg = assign(values, p_salvo, feasible, inventory, n_looks, method=method)
-        shots, ev = asg.shots * n_salvo, float(asg.expected_value)
-    else:
-        shots, ev = np.zeros((n_s, n_t), int), 0.0
+        for m in ("milp", "greedy"):
+            asg = assign(values, p_salvo, feasible, inventory, cap, method=m, max_shots_per_pair=n_looks[:, None])
+            by_method[m] = float(asg.expected_value)
+            if m == method:
+                shots, ev = asg.shots * n_salvo[:, None], float(asg.expected_value)
     for j, a in enumerate(assessments):
         o = outcomes[j]
         if not o.engaged:
@@ -134,7 +147,7 @@ def engage(
                 continue
             w = windows[i][j]
             # the interceptor's own kill-assessment time sets the gap between looks
-            d = doctrine.model_copy(update={"looks": n // n_salvo, "kill_assessment_s": w.interceptor.kill_assessment_s})
+            d = docs[i].model_copy(update={"looks": n // n_salvo[i], "kill_assessment_s": w.interceptor.kill_assessment_s})
             if d.looks == 1:
                 d = d.model_copy(update={"mode": "salvo"})
             plan = d.plan(w.earliest_s, w.latest_s, w.flyout_at, float(a.decision.declared_at_s) + w.interceptor.launch_delay_s)
@@ -171,4 +184,11 @@ def engage(
                 lat, lon = tr.flight.impact_lat_lon_deg
                 events.append(Event(float(tr.flight.t_impact_s[0]), "leaker impact", j, f"{lat[0]:.3f}, {((lon[0] + 180) % 360) - 180:.3f}"))
     events.sort(key=lambda e: (e.t_s, e.threat))
-    return EngagementResult(outcomes, events, shots, method, ev)
+    return EngagementResult(outcomes, events, shots, method, ev, by_method)
+
+
+def _doctrine_for(doctrine, battery: BatterySpec) -> Doctrine:
+    if isinstance(doctrine, Doctrine):
+        return doctrine
+    spec = battery.interceptor_spec()
+    return doctrine.get(spec.id, doctrine.get(spec.id.split(":")[0], Doctrine()))
