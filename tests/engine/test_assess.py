@@ -87,3 +87,9 @@ def test_json_contract_keys():
     events = [e["event"] for e in out["timeline"]]
     assert events[0] == "launch" and "track established" in events and any(e.startswith("decision") for e in events)
     assert [e["t_s"] for e in out["timeline"]] == sorted(e["t_s"] for e in out["timeline"])
+    # the ground track runs from near the launch point to near the predicted impact
+    gt = np.array(out["ground_track"])
+    assert len(gt) > 10
+    start = geodesy.inverse(gt[0, 0], gt[0, 1], 39.01944, 125.73806)[0]
+    end = geodesy.inverse(gt[-1, 0], gt[-1, 1], out["predicted_impact"]["lat"], out["predicted_impact"]["lon"])[0]
+    assert float(start) < 300e3 and float(end) < 100e3

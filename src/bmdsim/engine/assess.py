@@ -88,6 +88,7 @@ class ThreatAssessment:
     timeline: list[dict] = field(default_factory=list)
     established_at_s: float | None = None
     track: object | None = None  # tracking.TrackHistory of this threat (None: never initiated)
+    ground_track: np.ndarray | None = None  # (n, 3) lat_deg, lon_deg, h_m: the track's path (filtered, then predicted)
 
 
 def fly_truth(missile: Missile, launch: Place, aim: Place, profile: str, apogee_km: float | None, record_dt_s: float = 1.0) -> Truth:
@@ -192,13 +193,15 @@ def assess_threat(
         lat, lon = f.impact_lat_lon_deg
         timeline.append({"t_s": t_end, "event": "impact (truth)", "detail": f"{lat[0]:.3f}, {((lon[0] + 180) % 360) - 180:.3f}"})
     timeline.sort(key=lambda e: (e["t_s"], _EVENT_ORDER.get(e["event"].split(":")[0], 5)))
-    overflown = _predicted_overflight(hist, dec, index, t_end) if est is not None else []
+    overflown, gtrack = _predicted_overflight(hist, dec, index, t_end) if est is not None else ([], None)
     zones = drop_zones(f, truth.missile)
-    return ThreatAssessment(truth, det, names, dec, predictions, overflown, zones, timeline, est, hist)
+    return ThreatAssessment(truth, det, names, dec, predictions, overflown, zones, timeline, est, hist, gtrack)
 
 
-def _predicted_overflight(hist, dec: Decision, index: TerritoryIndex, t_end: float) -> list[str]:
-    """Overflight from the tracks: the filtered positions so far plus the predicted path on."""
+def _predicted_overflight(hist, dec: Decision, index: TerritoryIndex, t_end: float) -> tuple[list[str], np.ndarray]:
+    """Overflight from the tracks: the filtered positions so far plus the predicted path on.
+
+    Returns the territories overflown and the ground track (lat_deg, lon_deg, h_m rows)."""
     from bmdsim.earth import frames
 
     t_u, x_u, _ = hist.updates(0)
@@ -214,11 +217,12 @@ def _predicted_overflight(hist, dec: Decision, index: TerritoryIndex, t_end: flo
     t_all = np.concatenate([t_u[past], t_f])
     r_all = np.concatenate([x_u[past, :3], r_f[:, :3]])
     t_imp = float(fut.t_impact_s[0]) if fut.impacted[0] else np.inf
-    ok = np.all(np.isfinite(r_all), axis=1) & (t_all < t_imp - TERMINAL_S)
-    rot = frames.rotation_eci_to_ecef(t_all[ok])
-    r_ecef = np.einsum("nij,nj->ni", rot, r_all[ok])
-    lat, lon, h = frames.ecef_to_geodetic(r_ecef)
-    return _overflown(index, lat, lon, h)
+    fin = np.all(np.isfinite(r_all), axis=1)
+    rot = frames.rotation_eci_to_ecef(t_all[fin])
+    lat, lon, h = frames.ecef_to_geodetic(np.einsum("nij,nj->ni", rot, r_all[fin]))
+    before_terminal = t_all[fin] < t_imp - TERMINAL_S
+    gtrack = np.column_stack([lat, ((lon + 180.0) % 360.0) - 180.0, h])
+    return _overflown(index, lat[before_terminal], lon[before_terminal], h[before_terminal]), gtrack
 
 
 # the infrared revisit (data/sensors.toml) plus a margin: no plume for this long means burnout
@@ -283,6 +287,9 @@ def result_dict(ta: ThreatAssessment) -> dict:
         "orbital": bool(d.orbital),
         "time_to_impact_s": None if pred is None or not np.isfinite(pred.mean_time_to_impact_s) else pred.mean_time_to_impact_s,
         "truth": ta.truth.summary(),
+        "ground_track": [] if ta.ground_track is None else [
+            [round(float(a), 4), round(float(b), 4)] for a, b, _ in ta.ground_track[:: max(1, len(ta.ground_track) // 60)]
+        ],
         "track_established_s": ta.established_at_s,
         "sensors": ta.sensor_names,
         "drop_zones": [
