@@ -154,6 +154,44 @@ def assess(
 
 @app.command()
 @handles_input_errors
+def validate(file: Annotated[str, typer.Argument(help="scenario TOML file")]) -> None:
+    """Check a scenario file without running it."""
+    from bmdsim.engine.scenario import load_scenario
+
+    sc = load_scenario(file).resolved()
+    n = len(sc.threat_specs())
+    typer.echo(
+        f"{file}: valid: '{sc.name}', {n} threat{'s' * (n != 1)}, {len(sc.sensors)} sensors, "
+        f"{len(sc.batteries)} fire units, seed {sc.seed}"
+    )
+
+
+@app.command()
+@handles_input_errors
+def run(
+    file: Annotated[str, typer.Argument(help="scenario TOML file")],
+    as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
+    out: Annotated[Optional[str], typer.Option(help="folder for result.json and the pictures")] = None,
+    assessments: Annotated[bool, typer.Option(help="show every assessment update in the timeline")] = False,
+) -> None:
+    """Run a scenario: detection, tracks, decisions, interceptors, outcomes."""
+    from bmdsim.engine.scenario import load_scenario
+    from bmdsim.report.run import print_run, run_resolved, write_outputs
+
+    sc = load_scenario(file).resolved()
+    result = run_resolved(sc, quiet=as_json)
+    if as_json:
+        _print_json(result.as_json())
+    else:
+        print_run(_console(), result, show_assessments=assessments)
+    if out:
+        paths = write_outputs(result, out)
+        if not as_json:
+            typer.echo("wrote " + ", ".join(paths))
+
+
+@app.command()
+@handles_input_errors
 def demo(
     out: Annotated[Optional[str], typer.Option(help="folder for the pictures (none: print only)")] = "out/demo",
 ) -> None:

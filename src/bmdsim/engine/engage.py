@@ -56,6 +56,7 @@ class EngagementResult:
     method: str
     expected_value: float  # of the assignment that was fired
     expected_value_by_method: dict[str, float] = field(default_factory=dict)  # milp and greedy, same raid
+    looks: list[dict] = field(default_factory=list)  # every look fired: threat, battery, times, point, hit
 
 
 def threat_path(track, t0_s: float, beta_kg_m2: float, dt_s: float = PATH_DT_S) -> ThreatPath:
@@ -101,6 +102,7 @@ def engage(
     values = np.ones(n_t) if values is None else np.asarray(values, float)
     outcomes = [ThreatOutcome(j, engaged=a.decision.decision == "engage") for j, a in enumerate(assessments)]
     events: list[Event] = []
+    fired: list[dict] = []
     windows = [[None] * n_t for _ in range(n_s)]
     feasible = np.zeros((n_s, n_t), bool)
     p = np.zeros((n_s, n_t))
@@ -168,6 +170,11 @@ def engage(
                 continue
             hits = rng.random(k) < p[i, j]
             lat, lon, alt = windows[i][j].point_at(t_int)
+            fired.append({
+                "threat": j, "battery": bat.name, "site_lat": bat.site_lat_deg, "site_lon": bat.site_lon_deg,
+                "t_launch_s": t_launch, "t_intercept_s": t_int, "shots": k, "hit": bool(hits.any()),
+                "lat": lat, "lon": lon, "alt_m": alt,
+            })
             if hits.any():
                 o.intercepted = True
                 o.intercept_point = (lat, lon, alt)
@@ -184,7 +191,7 @@ def engage(
                 lat, lon = tr.flight.impact_lat_lon_deg
                 events.append(Event(float(tr.flight.t_impact_s[0]), "leaker impact", j, f"{lat[0]:.3f}, {((lon[0] + 180) % 360) - 180:.3f}"))
     events.sort(key=lambda e: (e.t_s, e.threat))
-    return EngagementResult(outcomes, events, shots, method, ev, by_method)
+    return EngagementResult(outcomes, events, shots, method, ev, by_method, fired)
 
 
 def _doctrine_for(doctrine, battery: BatterySpec) -> Doctrine:

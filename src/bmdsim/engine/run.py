@@ -148,7 +148,11 @@ def run_scenario(
     events = []
     for j, (t, a) in enumerate(zip(threats, assessments)):
         tag = t.label or f"T{j + 1}"
+        # after a kill the sensors watch debris: the threat's own timeline ends there
+        t_kill = min((lk["t_intercept_s"] for lk in battle.looks if lk["threat"] == j and lk["hit"]), default=np.inf)
         for e in a.timeline:
+            if e["t_s"] > t_kill:
+                continue
             kind = e["event"]
             if kind.startswith("decision: "):
                 kind = kind[len("decision: "):]

@@ -133,8 +133,10 @@ class _Track:
         u1 = r / np.linalg.norm(r, axis=1, keepdims=True)
         u0, d0, n = (np.repeat(a, k, axis=0) for a in (self.u0, self.d0, self.n))
         phi = np.arctan2(np.einsum("ij,ij->i", u1, d0), np.einsum("ij,ij->i", u1, u0))
-        # past the antipode counts forward up to 3/4 of the way round; beyond, it fell short behind
-        phi = np.where(phi < -0.5 * np.pi, phi + 2 * np.pi, phi)
+        # past the antipode counts forward up to 7/8 of the way round: a shot that falls behind
+        # its launch point (nearly vertical, the Earth turning under it) lands within a few
+        # hundred km, far inside the last eighth
+        phi = np.where(phi < -0.25 * np.pi, phi + 2 * np.pi, phi)
         chi = np.arcsin(np.clip(np.einsum("ij,ij->i", u1, n), -1, 1))
         rng = np.where(batch.impacted, phi * np.repeat(self.m_per_rad, k), np.nan)
         return rng, np.where(batch.impacted, chi, np.nan), np.where(batch.impacted, phi, np.nan)
