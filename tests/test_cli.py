@@ -19,7 +19,7 @@ def run(*args):
 def test_help_lists_commands():
     r = run("--help")
     assert r.exit_code == 0
-    for cmd in ("trajectory", "reach", "demo"):
+    for cmd in ("trajectory", "reach", "assess", "run", "validate", "demo", "threats"):
         assert cmd in r.output
 
 
@@ -91,8 +91,16 @@ def test_bad_input_exits_2_with_one_message(args, needle):
     assert r.output.strip().count("\n") == 0  # one line
 
 
-def test_demo_prints_and_draws(tmp_path):
+def test_demo_runs_the_built_in_scenarios(tmp_path):
     r = run("demo", "--out", str(tmp_path))
+    assert r.exit_code == 0, r.output
+    assert "Alaska" in r.output and "Hokkaido" in r.output and "Guam" in r.output
+    for name in ("alaska_hwasong15", "hokkaido_overflight_2017", "guam_salvo_defense"):
+        assert (tmp_path / name / "map.png").exists()
+
+
+def test_threats_prints_and_draws(tmp_path):
+    r = run("threats", "--out", str(tmp_path))
     assert r.exit_code == 0, r.output
     assert "Hwasong-15" in r.output and "Anchorage" in r.output
     png = tmp_path / "hwasong15_trajectories.png"

@@ -195,7 +195,20 @@ def run(
 def demo(
     out: Annotated[Optional[str], typer.Option(help="folder for the pictures (none: print only)")] = "out/demo",
 ) -> None:
-    """The built-in demonstration: Hwasong-15 trajectories from Sohae and what is in reach."""
+    """The built-in scenarios: the defense of Alaska against Hwasong-15s, the 2017 overflight of
+    Hokkaido that is not engaged, and a Hwasong-12 salvo against Guam."""
+    from bmdsim.report.run import demo_scenarios
+
+    demo_scenarios(_console(), out_dir=out or None)
+
+
+@app.command()
+@handles_input_errors
+def threats(
+    out: Annotated[Optional[str], typer.Option(help="folder for the pictures (none: print only)")] = "out/threats",
+) -> None:
+    """The threat side alone: the missile catalog and its ranges, Hwasong-15 trajectories from
+    Sohae to US cities, and what the 2017 lofted tests say about reach."""
     from bmdsim.report.demo import demo_report
 
     demo_report(_console(), out_dir=out or None)

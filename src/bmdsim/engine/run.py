@@ -83,6 +83,8 @@ class RunResult:
                     "reason": a.decision.reason,
                     "declared_at_s": None if a.decision.declared_at_s is None else a.decision.declared_at_s + spec.time_s,
                     "threatened": a.decision.deciding.threatened if a.decision.deciding else [],
+                    "overflown": list(a.overflown),
+                    "orbital": bool(a.decision.orbital),
                     "intercepted": bool(o.intercepted),
                     "leaked": bool(o.engaged and o.leaked and a.truth.impacted),
                     "interceptors_fired": int(o.interceptors_fired),

@@ -159,3 +159,28 @@ def _lanes(result: RunResult, rows) -> list[dict]:
             events.append({"t_s": t_end, "kind": "impact", "label": ""})
         lanes.append({"label": row["id"], "phases": phases, "events": events})
     return lanes
+
+
+DEMO_FILES = ("alaska_hwasong15.toml", "hokkaido_overflight_2017.toml", "guam_salvo_defense.toml")
+
+
+def demo_scenarios(console, out_dir=None) -> list[RunResult]:
+    """Run the built-in scenarios (shipped in ``bmdsim/data/demo``), print them, draw them."""
+    from importlib import resources
+
+    from bmdsim.engine.scenario import parse_scenario
+
+    results = []
+    for name in DEMO_FILES:
+        text = resources.files("bmdsim.data").joinpath("demo").joinpath(name).read_text(encoding="utf-8")
+        sc = parse_scenario(text, source=f"bmdsim/data/demo/{name}").resolved()
+        console.rule(f"[bold]{sc.name}")
+        if sc.description:
+            console.print(sc.description)
+        result = run_resolved(sc)
+        print_run(console, result)
+        if out_dir is not None:
+            paths = write_outputs(result, Path(out_dir) / name.removesuffix(".toml"))
+            console.print("pictures: " + ", ".join(p for p in paths if p.endswith(".png")))
+        results.append(result)
+    return results
