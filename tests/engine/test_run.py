@@ -149,3 +149,48 @@ def test_cli_bad_scenarios_exit_2_with_one_clear_message(tmp_path, text, needle)
         res = runner.invoke(app, [cmd, str(f)])
         assert res.exit_code == 2, res.output
         assert "bad.toml" in res.output and needle in res.output and "Traceback" not in res.output
+
+
+def test_a_raid_of_20_respects_inventories():
+    # 14 ICBMs at the United States against 44 GBIs fired four at a time: only 11 can be
+    # engaged; the battle manager gives the rest nothing and they leak
+    from bmdsim.engine.scenario import parse_scenario
+
+    text = """
+[scenario]
+name = "Raid of 20"
+seed = 3
+[[threat]]
+missile = "hwasong-15"
+launch = "Sohae"
+aim = "Seattle"
+count = 8
+[[threat]]
+missile = "hwasong-15"
+launch = "Pyongsong"
+aim = "Anchorage"
+count = 6
+[[threat]]
+missile = "hwasong-12"
+launch = "Sunan"
+aim = "Andersen AFB, Guam"
+count = 6
+[[battery]]
+site = "Fort Greely"
+[[battery]]
+site = "Vandenberg"
+[[battery]]
+site = "Guam"
+[doctrine]
+mode = "salvo"
+shots = 4
+"""
+    sc = parse_scenario(text).resolved()
+    r = run_scenario(sc.name, sc.seed, sc.threat_specs(), sc.sensors, sc.batteries, sc.policy, sc.doctrine_map())
+    out = r.as_json()
+    assert len(out["threats"]) == 20 and all(t["decision"] == "engage" for t in out["threats"])
+    gbi = sum(lk["shots"] for lk in r.battle.looks if lk["battery"] in ("Fort Greely", "Vandenberg"))
+    assert gbi <= 44
+    unengaged_icbms = sum(1 for t in out["threats"][:14] if t["interceptors_fired"] == 0)
+    assert unengaged_icbms >= 3
+    assert all(t["leaked"] for t in out["threats"][:14] if t["interceptors_fired"] == 0)
