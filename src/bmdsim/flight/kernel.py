@@ -379,7 +379,8 @@ def _integrate(
         if rejected:
             h_next = min(h_next, hstep)
             rejected = False
-        hstep = min(h_next, 120.0)
+        # recorded tracks are cubic Hermite between steps: shorter steps keep them on the orbit
+        hstep = min(h_next, 120.0 if dt_out <= 0.0 else 30.0)
         if rd1 < 0.0 and h_new > 1.0e5 and cfg[C_DRAG] != 0.0:
             # descending toward the air: don't leap into it (each overshoot costs rejections)
             rdot = rd1 / math.sqrt(ynew[0] * ynew[0] + ynew[1] * ynew[1] + ynew[2] * ynew[2])
