@@ -135,3 +135,16 @@ def test_assess_bad_input_exits_2(args, needle):
     r = run("assess", "--missile", "nodong", "--launch", "Pyongyang", "--aim", "Tokyo", *args)
     assert r.exit_code == 2, r.output
     assert needle in r.output and "Traceback" not in r.output
+
+
+def test_campaign_json_summary(tmp_path):
+    from pathlib import Path
+
+    f = Path(__file__).resolve().parents[1] / "scenarios" / "hwasong14_lofted_2017.toml"
+    r = run("campaign", str(f), "--trials", "2", "--json", "--out", str(tmp_path / "c"))
+    assert r.exit_code == 0, r.output
+    out = json.loads(r.output[r.output.index("{"):])
+    assert out["summary"]["trials"] == 2
+    assert set(out["summary"]) >= {"p_no_leaker", "ci95", "expected_leakers", "mean_interceptors", "per_threat"}
+    r = run("campaign", str(f), "--trials", "0")
+    assert r.exit_code == 2 and "trials" in r.output

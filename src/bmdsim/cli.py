@@ -192,6 +192,66 @@ def run(
 
 @app.command()
 @handles_input_errors
+def campaign(
+    file: Annotated[str, typer.Argument(help="scenario TOML file")],
+    trials: Annotated[int, typer.Option(help="number of Monte Carlo trials")] = 100,
+    workers: Annotated[int, typer.Option(help="worker processes (1: run in this process)")] = 1,
+    out: Annotated[Optional[str], typer.Option(help="folder for the chunk files (none: keep in memory)")] = None,
+    resume: Annotated[bool, typer.Option("--resume", help="skip the chunks already complete in --out")] = False,
+    seed: Annotated[Optional[int], typer.Option(help="root seed (default: the scenario's)")] = None,
+    chunk_size: Annotated[int, typer.Option(help="trials per chunk file")] = 10,
+    pk: Annotated[bool, typer.Option("--pk/--no-pk", help="draw each interceptor's Pk from its Beta per trial")] = True,
+    as_json: Annotated[bool, typer.Option("--json", help="print the summary as JSON")] = False,
+) -> None:
+    """Monte Carlo campaign: many trials of a scenario, with reproducible seeds, resumable."""
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    from bmdsim.campaign import run_campaign
+
+    bar = Progress(
+        TextColumn("trials"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+        console=Console(stderr=True), transient=True,
+    )
+    task = bar.add_task("trials", total=trials)
+    try:
+        with bar:
+            result = run_campaign(
+                file, trials, workers=workers, out_dir=out, resume=resume, seed=seed, chunk_size=chunk_size,
+                dispersion={"launch_time_s": 0.0, "pk": pk},
+                progress=lambda done, total: bar.update(task, completed=done, total=total),
+            )
+    except KeyboardInterrupt:
+        hint = f"; the chunks written stay in {out}: rerun with --resume" if out else ""
+        typer.echo(f"bmdsim: interrupted{hint}", err=True)
+        raise typer.Exit(130) from None
+    if as_json:
+        _print_json(result.as_json())
+        return
+    from rich.table import Table
+
+    s = result.summary
+    c = _console()
+    c.print(
+        f"[bold]{result.scenario}[/bold]: {s['trials']} trials, root seed {result.seed}"
+        f" ({result.chunks_run} chunks run, {result.chunks_skipped} resumed, {result.elapsed_s:,.1f} s)"
+    )
+    c.print(
+        f"P(no leaker) {s['p_no_leaker']:.3f} (95 % CI {s['ci95'][0]:.3f}-{s['ci95'][1]:.3f}); "
+        f"expected leakers {s['expected_leakers']:.3f}; interceptors per trial {s['mean_interceptors']:.2f}"
+    )
+    t = Table()
+    for col, j in (("threat", "left"), ("P(intercepted)", "right"), ("P(leaked)", "right")):
+        t.add_column(col, justify=j)
+    for r in s["per_threat"]:
+        t.add_row(r["id"], f"{r['p_intercepted']:.3f}", f"{r['p_leaked']:.3f}")
+    c.print(t)
+    if out:
+        c.print(f"rows in {out}/chunk-*.jsonl")
+
+
+@app.command()
+@handles_input_errors
 def demo(
     out: Annotated[Optional[str], typer.Option(help="folder for the pictures (none: print only)")] = "out/demo",
 ) -> None:

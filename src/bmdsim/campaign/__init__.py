@@ -1,0 +1,17 @@
+"""Monte Carlo campaigns: trials with recorded seeds, chunked results, resume, statistics."""
+
+from bmdsim.campaign.runner import (
+    CampaignResult,
+    check_dispersion,
+    load_campaign,
+    run_campaign,
+    run_chunk,
+    run_trial,
+    summarize,
+    trial_seed,
+)
+
+__all__ = [
+    "CampaignResult", "check_dispersion", "load_campaign", "run_campaign", "run_chunk", "run_trial",
+    "summarize", "trial_seed",
+]

@@ -1,0 +1,444 @@
+"""Monte Carlo campaigns: many trials of one scenario, reproducible, chunked, resumable.
+
+A campaign runs ``trials`` trials of a scenario. Trial ``k`` draws all its randomness from
+``SeedSequence(root_seed, spawn_key=(k,))`` (what ``SeedSequence(root_seed).spawn(n)[k]`` gives),
+so its result depends on ``root_seed`` and ``k`` only: not on the chunking, the worker count or
+the trials run before it, and `run_trial` re-runs it alone with the same rows. That sequence
+spawns two children: ``(k, 0)`` gives the 63-bit int seed of the engine (`run_scenario`),
+recorded in every row as ``trial_seed``; ``(k, 1)`` the dispersions of the trial:
+
+- ``pk``: each interceptor's single-shot kill probability drawn from its Beta posterior
+  (`InterceptorSpec.sample_sspk`), one draw per interceptor (id and Beta) per trial, shared by
+  the fire units of that interceptor; not drawn where the scenario or catalog fixes ``sspk``.
+- ``launch_time_s``: each threat's launch time moved by a uniform draw in [-N, +N] s (not
+  before the scenario starts: clipped at 0).
+
+Trials are grouped in chunks of ``chunk_size`` consecutive trial ids; a chunk is the unit of
+work (`run_chunk`, swappable for a batched engine), of parallelism (a process per chunk) and of
+storage: ``out_dir/chunk-00000.jsonl``, one JSON row per line, written to a temporary file and
+renamed, so a chunk file exists only when complete. ``out_dir/campaign.json`` records what the
+chunks were run with; resuming checks it and skips the chunks already written, so a resumed
+campaign gives the rows of an uninterrupted one, each trial once.
+
+Rows: one per trial and threat: ``trial``, ``threat`` (its id), ``decision``, ``intercepted``,
+``leaked``, ``interceptors_fired``, ``impact_lat``, ``impact_lon`` (degrees; NaN where nothing
+impacts) and ``trial_seed``. `summarize` turns them into campaign statistics.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import os
+import time
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from bmdsim.errors import BmdsimInputError
+
+FORMAT_VERSION = 1
+MANIFEST = "campaign.json"
+DEFAULT_CHUNK_SIZE = 10
+DEFAULT_DISPERSION: dict[str, Any] = {"launch_time_s": 0.0, "pk": True}
+"""Dispersions applied when none are given: Pk drawn per trial, launch times as in the scenario."""
+
+Z95 = 1.96
+
+ROW_FIELDS = (
+    "trial", "threat", "decision", "intercepted", "leaked", "interceptors_fired",
+    "impact_lat", "impact_lon", "trial_seed",
+)
+
+ChunkRunner = Callable[..., list[dict]]
+Progress = Callable[[int, int], None]
+
+
+# ---------------------------------------------------------------------------------------------
+# Arguments
+
+
+def _check_int(name: str, value: Any, minimum: int, what: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
+        raise BmdsimInputError(name, value, f"{what}: an integer >= {minimum}")
+    return int(value)
+
+
+def check_dispersion(dispersion: Mapping[str, Any] | None) -> dict[str, Any]:
+    """The dispersion settings, validated, with defaults filled in (`DEFAULT_DISPERSION`)."""
+    if dispersion is None:
+        return dict(DEFAULT_DISPERSION)
+    if not isinstance(dispersion, Mapping):
+        raise BmdsimInputError("dispersion", dispersion, "a mapping such as {'launch_time_s': 30.0, 'pk': True}")
+    unknown = sorted(set(dispersion) - set(DEFAULT_DISPERSION))
+    if unknown:
+        raise BmdsimInputError(
+            f"dispersion.{unknown[0]}", dispersion[unknown[0]], "known dispersions: launch_time_s, pk"
+        )
+    out = dict(DEFAULT_DISPERSION)
+    out.update(dispersion)
+    jitter = out["launch_time_s"]
+    if isinstance(jitter, bool) or not isinstance(jitter, (int, float)) or not math.isfinite(jitter) or jitter < 0:
+        raise BmdsimInputError("dispersion.launch_time_s", jitter, "a half-width in seconds, finite and >= 0")
+    out["launch_time_s"] = float(jitter)
+    if not isinstance(out["pk"], (bool, np.bool_)):
+        raise BmdsimInputError("dispersion.pk", out["pk"], "true (draw each interceptor's Pk per trial) or false")
+    out["pk"] = bool(out["pk"])
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+# Seeds and one trial
+
+
+def trial_seed_sequences(root_seed: int, trial: int) -> tuple[np.random.SeedSequence, np.random.SeedSequence]:
+    """(engine, dispersion) seed sequences of trial ``trial``: spawn keys (trial, 0) and (trial, 1)."""
+    ss = np.random.SeedSequence(int(root_seed), spawn_key=(int(trial),))
+    engine_ss, dispersion_ss = ss.spawn(2)
+    return engine_ss, dispersion_ss
+
+
+def trial_seed(root_seed: int, trial: int) -> int:
+    """The 63-bit int seed `run_scenario` gets in trial ``trial`` (recorded in its rows)."""
+    engine_ss, _ = trial_seed_sequences(root_seed, trial)
+    return int(engine_ss.generate_state(1, np.uint64)[0] >> np.uint64(1))
+
+
+def _dispersed(resolved, rng: np.random.Generator, dispersion: Mapping[str, Any]):
+    """(threat specs, batteries) of one trial, with its draws applied."""
+    from dataclasses import replace
+
+    threats = resolved.threat_specs()
+    batteries = list(resolved.batteries)
+    if dispersion["pk"]:
+        drawn: dict[tuple, float] = {}  # (interceptor id, Beta) -> this trial's SSPK
+        for i, b in enumerate(batteries):
+            if "sspk" in b.interceptor_overrides:
+                continue  # fixed by the scenario
+            spec = b.interceptor_spec()
+            if spec.sspk is not None:
+                continue  # fixed by the catalog
+            key = (b.interceptor, spec.sspk_beta)
+            if key not in drawn:
+                drawn[key] = float(spec.sample_sspk(rng, 1)[0])
+            batteries[i] = b.model_copy(update={"interceptor_overrides": {**b.interceptor_overrides, "sspk": drawn[key]}})
+    jitter = dispersion["launch_time_s"]
+    if jitter > 0:
+        shifts = rng.uniform(-jitter, jitter, size=len(threats))
+        threats = [replace(t, time_s=max(0.0, t.time_s + float(s))) for t, s in zip(threats, shifts)]
+    return threats, batteries
+
+
+def run_trial(resolved, trial: int, root_seed: int, dispersion: Mapping[str, Any] | None = None) -> list[dict]:
+    """The rows of one trial (one per threat): the same whether run alone or in a campaign."""
+    from bmdsim.engine.run import run_scenario
+
+    trial = _check_int("trial", trial, 0, "a trial index")
+    root_seed = _check_int("seed", root_seed, 0, "the campaign's root seed")
+    dispersion = check_dispersion(dispersion)
+    _, dispersion_ss = trial_seed_sequences(root_seed, trial)
+    seed = trial_seed(root_seed, trial)
+    threats, batteries = _dispersed(resolved, np.random.default_rng(dispersion_ss), dispersion)
+    result = run_scenario(
+        resolved.name, seed, threats, resolved.sensors, batteries, resolved.policy, resolved.doctrine_map()
+    )
+    rows = []
+    for r in result.threat_rows():
+        impact = r["impact"]
+        rows.append(
+            {
+                "trial": trial,
+                "threat": r["id"],
+                "decision": r["decision"],
+                "intercepted": bool(r["intercepted"]),
+                "leaked": bool(r["leaked"]),
+                "interceptors_fired": int(r["interceptors_fired"]),
+                "impact_lat": float("nan") if impact is None else float(impact["lat"]),
+                "impact_lon": float("nan") if impact is None else float(impact["lon"]),
+                "trial_seed": seed,
+            }
+        )
+    return rows
+
+
+def run_chunk(resolved, trial_ids: Sequence[int], root_seed: int, dispersion: Mapping[str, Any] | None = None) -> list[dict]:
+    """The rows of the trials ``trial_ids``, in that order: the unit a batched engine will replace."""
+    rows: list[dict] = []
+    for k in trial_ids:
+        rows.extend(run_trial(resolved, k, root_seed, dispersion))
+    return rows
+
+
+# ---------------------------------------------------------------------------------------------
+# Storage
+
+
+def chunk_path(out_dir: str | Path, chunk: int) -> Path:
+    return Path(out_dir) / f"chunk-{chunk:05d}.jsonl"
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    with open(tmp, "w", encoding="utf-8") as f:
+        f.write(text)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)  # atomic: the file is there complete, or not at all
+
+
+def write_chunk(out_dir: str | Path, chunk: int, rows: Sequence[dict]) -> Path:
+    """Write one chunk's rows as JSON lines (NaN as the JSON5 ``NaN`` Python reads back)."""
+    path = chunk_path(out_dir, chunk)
+    _write_atomic(path, "".join(json.dumps({k: r[k] for k in ROW_FIELDS}) + "\n" for r in rows))
+    return path
+
+
+def read_chunk(out_dir: str | Path, chunk: int) -> list[dict]:
+    with open(chunk_path(out_dir, chunk), encoding="utf-8") as f:
+        return [json.loads(line) for line in f if line.strip()]
+
+
+def _scenario_digest(path: str | Path) -> str:
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def _chunks(trials: int, chunk_size: int) -> list[list[int]]:
+    return [list(range(s, min(s + chunk_size, trials))) for s in range(0, trials, chunk_size)]
+
+
+def _check_manifest(out_dir: Path, manifest: dict, resume: bool) -> None:
+    path = out_dir / MANIFEST
+    if not path.exists():
+        if any(out_dir.glob("chunk-*.jsonl")):
+            raise BmdsimInputError("out", str(out_dir), f"holds chunk files but no {MANIFEST}: choose an empty folder")
+        return
+    if not resume:
+        raise BmdsimInputError(
+            "out", str(out_dir), "already holds a campaign: resume it (--resume) or choose another folder"
+        )
+    old = json.loads(path.read_text(encoding="utf-8"))
+    for key in ("format", "scenario_sha256", "seed", "trials", "chunk_size", "dispersion"):
+        if old.get(key) != manifest[key]:
+            raise BmdsimInputError(
+                key, manifest[key],
+                f"the campaign in {out_dir} was run with {key} = {old.get(key)!r}: resume with the same, or use another folder",
+            )
+
+
+def _chunk_complete(out_dir: Path, chunk: int, trial_ids: Sequence[int]) -> bool:
+    """A chunk file exists (written atomically) and holds exactly its trials."""
+    if not chunk_path(out_dir, chunk).exists():
+        return False
+    try:
+        rows = read_chunk(out_dir, chunk)
+    except (OSError, ValueError):
+        return False
+    return sorted({r["trial"] for r in rows}) == list(trial_ids)
+
+
+# ---------------------------------------------------------------------------------------------
+# Workers
+
+
+_WORKER_SCENARIOS: dict[str, Any] = {}
+
+
+def _load(path: str):
+    from bmdsim.engine.scenario import load_scenario
+
+    if path not in _WORKER_SCENARIOS:
+        _WORKER_SCENARIOS[path] = load_scenario(path).resolved()
+    return _WORKER_SCENARIOS[path]
+
+
+def _worker_chunk(scenario_path: str, chunk: int, trial_ids: list[int], root_seed: int,
+                  dispersion: dict, chunk_runner: ChunkRunner) -> tuple[int, list[dict]]:
+    """In a worker process: load the scenario by path (spawn-safe), run one chunk."""
+    return chunk, chunk_runner(_load(scenario_path), trial_ids, root_seed, dispersion)
+
+
+# ---------------------------------------------------------------------------------------------
+# Campaign
+
+
+@dataclass
+class CampaignResult:
+    scenario: str
+    seed: int
+    trials: int
+    rows: list[dict]
+    summary: dict
+    chunks_run: int = 0
+    chunks_skipped: int = 0
+    elapsed_s: float = 0.0
+    out_dir: str | None = None
+    dispersion: dict = field(default_factory=dict)
+
+    def as_json(self) -> dict:
+        return {
+            "scenario": self.scenario,
+            "seed": self.seed,
+            "dispersion": self.dispersion,
+            "out": self.out_dir,
+            "chunks_run": self.chunks_run,
+            "chunks_skipped": self.chunks_skipped,
+            "elapsed_s": round(self.elapsed_s, 3),
+            "summary": self.summary,
+        }
+
+
+def run_campaign(
+    scenario_path: str | Path,
+    trials: int,
+    *,
+    workers: int = 1,
+    out_dir: str | Path | None = None,
+    resume: bool = False,
+    seed: int | None = None,
+    chunk_size: int = DEFAULT_CHUNK_SIZE,
+    dispersion: Mapping[str, Any] | None = None,
+    progress: Progress | None = None,
+    chunk_runner: ChunkRunner = run_chunk,
+) -> CampaignResult:
+    """Run ``trials`` trials of the scenario file in chunks; rows and summary.
+
+    seed: the root seed (default: the scenario's). out_dir: where chunk files go (None: kept in
+    memory only). resume: skip the chunks already complete in out_dir. workers: 1 runs in this
+    process, more a process pool over chunks. progress: callable(done_trials, total_trials),
+    called as chunks finish. chunk_runner: ``f(resolved, trial_ids, root_seed, dispersion) ->
+    rows``, a top-level function (workers pickle it by name).
+    """
+    from bmdsim.engine.scenario import load_scenario
+
+    trials = _check_int("trials", trials, 1, "the number of trials")
+    workers = _check_int("workers", workers, 1, "the number of worker processes")
+    chunk_size = _check_int("chunk_size", chunk_size, 1, "trials per chunk")
+    dispersion = check_dispersion(dispersion)
+    if resume and out_dir is None:
+        raise BmdsimInputError("resume", resume, "needs an output folder (--out) holding the campaign to resume")
+    scenario_path = str(scenario_path)
+    resolved = load_scenario(scenario_path).resolved()  # bad files fail here, before any worker starts
+    root_seed = resolved.seed if seed is None else _check_int("seed", seed, 0, "the root seed")
+
+    t0 = time.perf_counter()
+    chunks = _chunks(trials, chunk_size)
+    results: dict[int, list[dict]] = {}
+    out = None
+    if out_dir is not None:
+        out = Path(out_dir)
+        if out.exists() and not out.is_dir():
+            raise BmdsimInputError("out", str(out), "a folder for the chunk files, not a file")
+        out.mkdir(parents=True, exist_ok=True)
+        manifest = {
+            "format": FORMAT_VERSION,
+            "scenario": scenario_path,
+            "scenario_sha256": _scenario_digest(scenario_path),
+            "name": resolved.name,
+            "seed": root_seed,
+            "trials": trials,
+            "chunk_size": chunk_size,
+            "dispersion": dispersion,
+            "rows": list(ROW_FIELDS),
+        }
+        _check_manifest(out, manifest, resume)
+        if not (out / MANIFEST).exists():
+            _write_atomic(out / MANIFEST, json.dumps(manifest, indent=2) + "\n")
+        for c, ids in enumerate(chunks):
+            if resume and _chunk_complete(out, c, ids):
+                results[c] = read_chunk(out, c)
+    skipped = len(results)
+    todo = [c for c in range(len(chunks)) if c not in results]
+    done_trials = sum(len(chunks[c]) for c in results)
+    if progress:
+        progress(done_trials, trials)
+
+    def finished(c: int, rows: list[dict]) -> None:
+        nonlocal done_trials
+        if out is not None:
+            write_chunk(out, c, rows)
+        results[c] = rows
+        done_trials += len(chunks[c])
+        if progress:
+            progress(done_trials, trials)
+
+    if workers == 1 or len(todo) <= 1:
+        for c in todo:
+            finished(c, chunk_runner(resolved, chunks[c], root_seed, dispersion))
+    else:
+        import multiprocessing
+
+        # spawn: a fresh interpreter per worker (numba's threads do not survive fork), so the
+        # worker gets the scenario path and loads it; nothing unpicklable crosses over
+        ctx = multiprocessing.get_context("spawn")
+        with ProcessPoolExecutor(max_workers=min(workers, len(todo)), mp_context=ctx) as pool:
+            pending = {
+                pool.submit(_worker_chunk, scenario_path, c, chunks[c], root_seed, dispersion, chunk_runner)
+                for c in todo
+            }
+            try:
+                while pending:
+                    done, pending = wait(pending, return_when=FIRST_COMPLETED)
+                    for fut in done:
+                        finished(*fut.result())
+            except BaseException:
+                # an error or Ctrl-C: the chunks written stay; the rest is for --resume
+                for fut in pending:
+                    fut.cancel()
+                raise
+
+    rows = [r for c in range(len(chunks)) for r in results[c]]
+    return CampaignResult(
+        scenario=resolved.name, seed=root_seed, trials=trials, rows=rows, summary=summarize(rows, trials),
+        chunks_run=len(todo), chunks_skipped=skipped, elapsed_s=time.perf_counter() - t0,
+        out_dir=None if out is None else str(out), dispersion=dispersion,
+    )
+
+
+def load_campaign(out_dir: str | Path) -> tuple[dict, list[dict]]:
+    """(manifest, rows) of the complete chunks in out_dir, in trial order."""
+    out = Path(out_dir)
+    manifest = json.loads((out / MANIFEST).read_text(encoding="utf-8"))
+    chunks = _chunks(manifest["trials"], manifest["chunk_size"])
+    rows = [r for c, ids in enumerate(chunks) if _chunk_complete(out, c, ids) for r in read_chunk(out, c)]
+    return manifest, rows
+
+
+# ---------------------------------------------------------------------------------------------
+# Statistics
+
+
+def summarize(rows: Sequence[Mapping[str, Any]], trials: int) -> dict:
+    """Campaign statistics from the rows of ``trials`` trials.
+
+    p_no_leaker: the fraction of trials in which no threat leaked, with its 95 % Wilson score
+    interval ``ci95`` (Wilson 1927; z = 1.96); expected_leakers and mean_interceptors: per trial;
+    per_threat: each threat's fraction of trials intercepted and leaked.
+    """
+    from bmdsim.defense.outcome import wilson_interval
+
+    trials = _check_int("trials", trials, 1, "the number of trials")
+    seen = {int(r["trial"]) for r in rows}
+    if len(seen) != trials:
+        raise BmdsimInputError("rows", f"{len(seen)} trials", f"rows of exactly {trials} trials (the trials argument)")
+    leaked_trials = {int(r["trial"]) for r in rows if r["leaked"]}
+    no_leaker = trials - len(leaked_trials)
+    lo, hi = wilson_interval(no_leaker, trials, z=Z95)
+    lo, hi = max(0.0, float(lo)), min(1.0, float(hi))  # rounding leaves -1e-17 at k = 0
+    per: dict[str, list[int]] = {}
+    for r in rows:
+        c = per.setdefault(str(r["threat"]), [0, 0])
+        c[0] += bool(r["intercepted"])
+        c[1] += bool(r["leaked"])
+    return {
+        "trials": trials,
+        "p_no_leaker": no_leaker / trials,
+        "ci95": [lo, hi],
+        "expected_leakers": sum(bool(r["leaked"]) for r in rows) / trials,
+        "mean_interceptors": sum(int(r["interceptors_fired"]) for r in rows) / trials,
+        "per_threat": [{"id": k, "p_intercepted": v[0] / trials, "p_leaked": v[1] / trials} for k, v in per.items()],
+    }

@@ -1,0 +1,190 @@
+"""Campaign runner: reproducible trial seeds, chunk files, resume, workers, statistics.
+
+Scenarios: guam_salvo_defense (four Hwasong-12s engaged by THAAD and Aegis, ~0.5 s a trial) and
+hwasong14_lofted_2017 (one threat, not engaged, ~0.2 s a trial); 2-4 trials each.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from bmdsim.campaign import load_campaign, run_campaign, run_trial, summarize, trial_seed
+from bmdsim.campaign.runner import ROW_FIELDS, chunk_path, check_dispersion
+from bmdsim.engine.scenario import load_scenario
+from bmdsim.errors import BmdsimInputError
+
+SCENARIOS = Path(__file__).resolve().parents[2] / "scenarios"
+SALVO = SCENARIOS / "guam_salvo_defense.toml"
+LOFTED = SCENARIOS / "hwasong14_lofted_2017.toml"
+DISPERSION = {"launch_time_s": 30.0, "pk": True}
+
+
+def canon(rows) -> str:
+    """Rows as text: NaN equals NaN, and any difference shows."""
+    return json.dumps(rows, sort_keys=True)
+
+
+@pytest.fixture(scope="module")
+def salvo_full() -> list[dict]:
+    """Three trials of the salvo in one chunk, in process: the reference run."""
+    return run_campaign(SALVO, 3, chunk_size=3, dispersion=DISPERSION).rows
+
+
+def test_trial_seeds_are_spawned_by_index():
+    # SeedSequence(root, spawn_key=(k,)) is what SeedSequence(root).spawn(n)[k] gives
+    children = np.random.SeedSequence(12).spawn(3)
+    assert np.random.SeedSequence(12, spawn_key=(2,)).generate_state(4).tolist() == children[2].generate_state(4).tolist()
+    seeds = [trial_seed(12, k) for k in range(50)]
+    assert len(set(seeds)) == 50
+    assert all(0 <= s < 2**63 for s in seeds)
+    assert trial_seed(12, 7) == trial_seed(12, 7) != trial_seed(13, 7)
+
+
+def test_rows_have_the_fields_and_the_recorded_seed(salvo_full):
+    assert len(salvo_full) == 3 * 4  # 3 trials x 4 threats
+    for r in salvo_full:
+        assert tuple(r) == ROW_FIELDS
+        assert r["trial_seed"] == trial_seed(12, r["trial"])  # the scenario's seed is the root
+        if r["intercepted"]:
+            assert math.isnan(r["impact_lat"]) and math.isnan(r["impact_lon"])
+    assert [r["trial"] for r in salvo_full] == [0] * 4 + [1] * 4 + [2] * 4
+
+
+def test_same_seed_same_rows_and_a_trial_alone_equals_it_in_the_campaign(salvo_full):
+    again = run_campaign(SALVO, 3, chunk_size=2, dispersion=DISPERSION).rows  # other chunking
+    assert canon(again) == canon(salvo_full)
+    resolved = load_scenario(SALVO).resolved()
+    alone = run_trial(resolved, 2, 12, DISPERSION)
+    assert canon(alone) == canon([r for r in salvo_full if r["trial"] == 2])
+    other = run_campaign(SALVO, 1, seed=13, dispersion=DISPERSION).rows
+    assert other[0]["trial_seed"] != salvo_full[0]["trial_seed"]
+
+
+def test_pk_draws_differ_by_trial_and_fixed_pk_is_kept():
+    from dataclasses import replace
+
+    from bmdsim.campaign.runner import _dispersed, trial_seed_sequences
+
+    resolved = load_scenario(SALVO).resolved()
+    pks = []
+    for k in range(2):
+        _, ss = trial_seed_sequences(12, k)
+        threats, batteries = _dispersed(resolved, np.random.default_rng(ss), DISPERSION)
+        pks.append([b.interceptor_spec().sspk for b in batteries])
+        assert all(abs(t.time_s - t0.time_s) <= 30.0 and t.time_s >= 0 for t, t0 in zip(threats, resolved.threat_specs()))
+    assert all(0 < p < 1 for p in pks[0] + pks[1]) and pks[0] != pks[1]
+    fixed = resolved.batteries[0].model_copy(update={"interceptor_overrides": {"sspk": 0.5}})
+    r2 = replace(resolved, batteries=(fixed, *resolved.batteries[1:]))
+    _, batteries = _dispersed(r2, np.random.default_rng(0), DISPERSION)
+    assert batteries[0].interceptor_spec().sspk == 0.5
+
+
+def test_one_and_two_workers_give_the_same_rows(tmp_path):
+    one = run_campaign(LOFTED, 4, chunk_size=1, workers=1, dispersion=DISPERSION)
+    two = run_campaign(LOFTED, 4, chunk_size=1, workers=2, dispersion=DISPERSION, out_dir=tmp_path / "two")
+    assert canon(one.rows) == canon(two.rows)
+    assert sorted(p.name for p in (tmp_path / "two").glob("chunk-*")) == [f"chunk-0000{i}.jsonl" for i in range(4)]
+
+
+def test_resume_after_an_interruption_equals_an_uninterrupted_run(tmp_path, salvo_full):
+    out = tmp_path / "camp"
+    seen = []
+    full = run_campaign(SALVO, 3, chunk_size=1, dispersion=DISPERSION, out_dir=out, progress=lambda d, n: seen.append((d, n)))
+    assert seen == [(0, 3), (1, 3), (2, 3), (3, 3)]
+    assert canon(full.rows) == canon(salvo_full)
+    # resuming a complete campaign: nothing reruns, nothing doubles
+    again = run_campaign(SALVO, 3, chunk_size=1, dispersion=DISPERSION, out_dir=out, resume=True)
+    assert (again.chunks_run, again.chunks_skipped) == (0, 3)
+    assert canon(again.rows) == canon(salvo_full)
+    # an interruption: chunk 1 never written, a half-written temporary file left behind
+    chunk_path(out, 1).unlink()
+    (out / ".chunk-00001.jsonl.999.tmp").write_text('{"trial": 1')
+    resumed = run_campaign(SALVO, 3, chunk_size=1, dispersion=DISPERSION, out_dir=out, resume=True)
+    assert (resumed.chunks_run, resumed.chunks_skipped) == (1, 2)
+    assert canon(resumed.rows) == canon(salvo_full)
+    assert resumed.summary == full.summary
+    manifest, stored = load_campaign(out)
+    assert manifest["seed"] == 12 and canon(stored) == canon(salvo_full)
+
+
+def test_resume_refuses_other_settings_and_a_used_folder_needs_resume(tmp_path):
+    out = tmp_path / "camp"
+    run_campaign(LOFTED, 2, chunk_size=1, out_dir=out)
+    with pytest.raises(BmdsimInputError, match="out") as e:
+        run_campaign(LOFTED, 2, chunk_size=1, out_dir=out)
+    assert "--resume" in str(e.value)
+    with pytest.raises(BmdsimInputError) as e:
+        run_campaign(LOFTED, 2, chunk_size=1, out_dir=out, resume=True, seed=5)
+    assert e.value.field == "seed"
+    with pytest.raises(BmdsimInputError) as e:
+        run_campaign(LOFTED, 2, resume=True)
+    assert e.value.field == "resume"
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "field"),
+    [
+        ({"trials": 0}, "trials"),
+        ({"trials": 2.5}, "trials"),
+        ({"trials": 2, "workers": 0}, "workers"),
+        ({"trials": 2, "chunk_size": 0}, "chunk_size"),
+        ({"trials": 2, "seed": -1}, "seed"),
+        ({"trials": 2, "dispersion": {"launch_time_s": -3.0}}, "dispersion.launch_time_s"),
+        ({"trials": 2, "dispersion": {"speed": 1.0}}, "dispersion.speed"),
+    ],
+)
+def test_bad_arguments_name_the_field(kwargs, field):
+    trials = kwargs.pop("trials")
+    with pytest.raises(BmdsimInputError) as e:
+        run_campaign(LOFTED, trials, **kwargs)
+    assert e.value.field == field
+    assert field in str(e.value)
+
+
+def test_dispersion_defaults():
+    assert check_dispersion(None) == {"launch_time_s": 0.0, "pk": True}
+    assert check_dispersion({"pk": False}) == {"launch_time_s": 0.0, "pk": False}
+
+
+def _rows(leaked_by_trial):
+    return [
+        {"trial": k, "threat": f"T{j + 1}", "intercepted": not leaked, "leaked": leaked, "interceptors_fired": 2}
+        for k, leaks in enumerate(leaked_by_trial)
+        for j, leaked in enumerate(leaks)
+    ]
+
+
+def test_summary_statistics_and_the_wilson_interval():
+    # 10 trials of two threats; T1 leaks in trials 0 and 1, T2 in trial 1 only
+    leaks = [(True, False), (True, True)] + [(False, False)] * 8
+    s = summarize(_rows(leaks), 10)
+    assert s["trials"] == 10
+    assert s["p_no_leaker"] == 0.8
+    assert s["expected_leakers"] == 0.3
+    assert s["mean_interceptors"] == 4.0
+    assert s["per_threat"] == [
+        {"id": "T1", "p_intercepted": 0.8, "p_leaked": 0.2},
+        {"id": "T2", "p_intercepted": 0.9, "p_leaked": 0.1},
+    ]
+    # Wilson 1927, z = 1.96, 8 of 10: (0.4902, 0.9433) (Agresti & Coull 1998, Table 1 method)
+    lo, hi = s["ci95"]
+    assert lo == pytest.approx(0.4902, abs=1e-4) and hi == pytest.approx(0.9433, abs=1e-4)
+    # the interval stays inside [0, 1] and holds the estimate, also at the edges
+    for k_leak in (0, 10):
+        s = summarize(_rows([(i < k_leak,) for i in range(10)]), 10)
+        lo, hi = s["ci95"]
+        assert 0.0 <= lo <= s["p_no_leaker"] <= hi <= 1.0 and hi - lo > 0.1
+
+
+def test_summary_checks_its_trials():
+    with pytest.raises(BmdsimInputError) as e:
+        summarize(_rows([(False,)] * 3), 0)
+    assert e.value.field == "trials"
+    with pytest.raises(BmdsimInputError) as e:
+        summarize(_rows([(False,)] * 3), 4)
+    assert e.value.field == "rows"
