@@ -247,7 +247,7 @@ def campaign(
         t.add_row(r["id"], f"{r['p_intercepted']:.3f}", f"{r['p_leaked']:.3f}")
     c.print(t)
     if out:
-        c.print(f"rows in {out}/chunk-*.jsonl")
+        c.print(f"rows in {out}/chunk-*.parquet (query them with DuckDB: bmdsim.campaign.query)")
 
 
 @app.command()

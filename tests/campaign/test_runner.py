@@ -88,7 +88,7 @@ def test_one_and_two_workers_give_the_same_rows(tmp_path):
     one = run_campaign(LOFTED, 4, chunk_size=1, workers=1, dispersion=DISPERSION)
     two = run_campaign(LOFTED, 4, chunk_size=1, workers=2, dispersion=DISPERSION, out_dir=tmp_path / "two")
     assert canon(one.rows) == canon(two.rows)
-    assert sorted(p.name for p in (tmp_path / "two").glob("chunk-*")) == [f"chunk-0000{i}.jsonl" for i in range(4)]
+    assert sorted(p.name for p in (tmp_path / "two").glob("chunk-*")) == [f"chunk-0000{i}.parquet" for i in range(4)]
 
 
 def test_resume_after_an_interruption_equals_an_uninterrupted_run(tmp_path, salvo_full):
@@ -103,7 +103,7 @@ def test_resume_after_an_interruption_equals_an_uninterrupted_run(tmp_path, salv
     assert canon(again.rows) == canon(salvo_full)
     # an interruption: chunk 1 never written, a half-written temporary file left behind
     chunk_path(out, 1).unlink()
-    (out / ".chunk-00001.jsonl.999.tmp").write_text('{"trial": 1')
+    (out / ".chunk-00001.parquet.999.tmp").write_text('{"trial": 1')
     resumed = run_campaign(SALVO, 3, chunk_size=1, dispersion=DISPERSION, out_dir=out, resume=True)
     assert (resumed.chunks_run, resumed.chunks_skipped) == (1, 2)
     assert canon(resumed.rows) == canon(salvo_full)
@@ -188,3 +188,15 @@ def test_summary_checks_its_trials():
     with pytest.raises(BmdsimInputError) as e:
         summarize(_rows([(False,)] * 3), 4)
     assert e.value.field == "rows"
+
+
+def test_chunks_are_parquet_and_duckdb_queries_them(tmp_path):
+    # one row per trial and threat, readable back as Parquet and through DuckDB
+    from bmdsim.campaign import query, run_campaign
+
+    scen = Path(__file__).resolve().parents[2] / "scenarios" / "hwasong14_lofted_2017.toml"
+    res = run_campaign(scen, 3, out_dir=tmp_path / "c", chunk_size=2)
+    files = sorted((tmp_path / "c").glob("chunk-*.parquet"))
+    assert len(files) == 2
+    n, engaged = query(tmp_path / "c", "select count(*), sum(case when decision = 'engage' then 1 else 0 end) from trials").fetchall()[0]
+    assert n == len(res.rows) == 3 and engaged == 0

@@ -4,6 +4,7 @@ from bmdsim.campaign.runner import (
     CampaignResult,
     check_dispersion,
     load_campaign,
+    query,
     run_campaign,
     run_chunk,
     run_trial,
@@ -12,6 +13,6 @@ from bmdsim.campaign.runner import (
 )
 
 __all__ = [
-    "CampaignResult", "check_dispersion", "load_campaign", "run_campaign", "run_chunk", "run_trial",
+    "CampaignResult", "check_dispersion", "load_campaign", "query", "run_campaign", "run_chunk", "run_trial",
     "summarize", "trial_seed",
 ]

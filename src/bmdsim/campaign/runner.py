@@ -15,8 +15,9 @@ recorded in every row as ``trial_seed``; ``(k, 1)`` the dispersions of the trial
 
 Trials are grouped in chunks of ``chunk_size`` consecutive trial ids; a chunk is the unit of
 work (`run_chunk`, swappable for a batched engine), of parallelism (a process per chunk) and of
-storage: ``out_dir/chunk-00000.jsonl``, one JSON row per line, written to a temporary file and
-renamed, so a chunk file exists only when complete. ``out_dir/campaign.json`` records what the
+storage: ``out_dir/chunk-00000.parquet`` (pyarrow), written to a temporary file and renamed, so
+a chunk file exists only when complete; `query` runs DuckDB SQL over all chunks as a view
+``trials``. ``out_dir/campaign.json`` records what the
 chunks were run with; resuming checks it and skips the chunks already written, so a resumed
 campaign gives the rows of an uninterrupted one, each trial once.
 
@@ -42,7 +43,7 @@ import numpy as np
 
 from bmdsim.errors import BmdsimInputError
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 1: JSON lines; 2: Parquet
 MANIFEST = "campaign.json"
 DEFAULT_CHUNK_SIZE = 10
 DEFAULT_DISPERSION: dict[str, Any] = {"launch_time_s": 0.0, "pk": True}
@@ -179,7 +180,7 @@ def run_chunk(resolved, trial_ids: Sequence[int], root_seed: int, dispersion: Ma
 
 
 def chunk_path(out_dir: str | Path, chunk: int) -> Path:
-    return Path(out_dir) / f"chunk-{chunk:05d}.jsonl"
+    return Path(out_dir) / f"chunk-{chunk:05d}.parquet"
 
 
 def _write_atomic(path: Path, text: str) -> None:
@@ -191,16 +192,41 @@ def _write_atomic(path: Path, text: str) -> None:
     os.replace(tmp, path)  # atomic: the file is there complete, or not at all
 
 
+def _arrow():
+    try:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+    except ImportError:  # pragma: no cover - the campaign extra is part of `make` installs
+        raise BmdsimInputError("out", "parquet", "campaign results need pyarrow: pip install 'bmdsim[campaign]'") from None
+    return pa, pq
+
+
 def write_chunk(out_dir: str | Path, chunk: int, rows: Sequence[dict]) -> Path:
-    """Write one chunk's rows as JSON lines (NaN as the JSON5 ``NaN`` Python reads back)."""
+    """Write one chunk's rows as a Parquet file, atomically (temporary file, then rename)."""
+    pa, pq = _arrow()
     path = chunk_path(out_dir, chunk)
-    _write_atomic(path, "".join(json.dumps({k: r[k] for k in ROW_FIELDS}) + "\n" for r in rows))
+    table = pa.Table.from_pylist([{k: r[k] for k in ROW_FIELDS} for r in rows])
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    pq.write_table(table, tmp)
+    os.replace(tmp, path)  # atomic: the file is there complete, or not at all
     return path
 
 
 def read_chunk(out_dir: str | Path, chunk: int) -> list[dict]:
-    with open(chunk_path(out_dir, chunk), encoding="utf-8") as f:
-        return [json.loads(line) for line in f if line.strip()]
+    _, pq = _arrow()
+    return pq.read_table(chunk_path(out_dir, chunk)).to_pylist()
+
+
+def query(out_dir: str | Path, sql: str):
+    """Run DuckDB SQL over a campaign's rows, visible as the view ``trials``; returns a DuckDB
+    relation (``.fetchall()``). Example:
+    ``query(out, "select threat, avg(leaked::int) from trials group by threat")``."""
+    import duckdb
+
+    con = duckdb.connect()
+    pattern = str(Path(out_dir) / "chunk-*.parquet").replace("'", "''")
+    con.execute(f"create view trials as select * from read_parquet('{pattern}')")
+    return con.sql(sql)
 
 
 def _scenario_digest(path: str | Path) -> str:
@@ -214,7 +240,7 @@ def _chunks(trials: int, chunk_size: int) -> list[list[int]]:
 def _check_manifest(out_dir: Path, manifest: dict, resume: bool) -> None:
     path = out_dir / MANIFEST
     if not path.exists():
-        if any(out_dir.glob("chunk-*.jsonl")):
+        if any(out_dir.glob("chunk-*.parquet")):
             raise BmdsimInputError("out", str(out_dir), f"holds chunk files but no {MANIFEST}: choose an empty folder")
         return
     if not resume:
