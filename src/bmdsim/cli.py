@@ -201,6 +201,7 @@ def campaign(
     seed: Annotated[Optional[int], typer.Option(help="root seed (default: the scenario's)")] = None,
     chunk_size: Annotated[int, typer.Option(help="trials per chunk file")] = 10,
     pk: Annotated[bool, typer.Option("--pk/--no-pk", help="draw each interceptor's Pk from its Beta per trial")] = True,
+    sweep: Annotated[Optional[str], typer.Option(help="KEY=V1,V2,...: a campaign per value of pk, shots, rounds or count")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="print the summary as JSON")] = False,
 ) -> None:
     """Monte Carlo campaign: many trials of a scenario, with reproducible seeds, resumable."""
@@ -208,6 +209,27 @@ def campaign(
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
     from bmdsim.campaign import run_campaign
+
+    if sweep is not None:
+        from bmdsim.campaign.sweep import parse_sweep, run_sweep
+
+        key, values = parse_sweep(sweep)
+        folder = out or "out/sweep"
+        res = run_sweep(file, key, values, trials, out_dir=folder, workers=workers, resume=resume, seed=seed)
+        if as_json:
+            _print_json(res)
+            return
+        from rich.table import Table
+
+        t = Table(title=f"{trials} trials per point, sweeping {key}")
+        for col in (key, "P(no leaker)", "95 % CI", "expected leakers", "interceptors/trial"):
+            t.add_column(col, justify="right")
+        for p in res["points"]:
+            t.add_row(f"{p['value']:g}", f"{p['p_no_leaker']:.3f}", f"{p['ci95'][0]:.3f}-{p['ci95'][1]:.3f}",
+                      f"{p['expected_leakers']:.3f}", f"{p['mean_interceptors']:.2f}")
+        _console().print(t)
+        typer.echo(f"table and plot: {folder}/sweep.csv, {folder}/sweep.png")
+        return
 
     bar = Progress(
         TextColumn("trials"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),

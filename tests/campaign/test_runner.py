@@ -200,3 +200,27 @@ def test_chunks_are_parquet_and_duckdb_queries_them(tmp_path):
     assert len(files) == 2
     n, engaged = query(tmp_path / "c", "select count(*), sum(case when decision = 'engage' then 1 else 0 end) from trials").fetchall()[0]
     assert n == len(res.rows) == 3 and engaged == 0
+
+
+def test_sweep_over_kill_probability(tmp_path):
+    # sure kills leave no leaker; duds let every threat through; the table and plot are written
+    from bmdsim.campaign.sweep import parse_sweep, run_sweep
+
+    scen = Path(__file__).resolve().parents[2] / "scenarios" / "guam_salvo_defense.toml"
+    key, values = parse_sweep("pk=0,1")
+    res = run_sweep(scen, key, values, 2, out_dir=tmp_path)
+    p0, p1 = res["points"]
+    assert p0["p_no_leaker"] == 0.0 and p0["expected_leakers"] == 4.0
+    assert p1["p_no_leaker"] == 1.0 and p1["expected_leakers"] == 0.0
+    assert (tmp_path / "sweep.csv").read_text().count("\n") == 3
+    assert (tmp_path / "sweep.png").stat().st_size > 5000
+
+
+@pytest.mark.parametrize("text", ["pk", "pq=0.5", "pk=2", "shots=0", "count=1.5", "pk=a,b"])
+def test_bad_sweeps_name_the_problem(text):
+    from bmdsim.campaign.sweep import parse_sweep
+    from bmdsim.errors import BmdsimInputError
+
+    with pytest.raises(BmdsimInputError) as e:
+        parse_sweep(text)
+    assert "sweep" in str(e.value)
