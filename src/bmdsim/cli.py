@@ -202,6 +202,7 @@ def campaign(
     chunk_size: Annotated[int, typer.Option(help="trials per chunk file")] = 10,
     pk: Annotated[bool, typer.Option("--pk/--no-pk", help="draw each interceptor's Pk from its Beta per trial")] = True,
     sweep: Annotated[Optional[str], typer.Option(help="KEY=V1,V2,...: a campaign per value of pk, shots, rounds or count")] = None,
+    scheduler: Annotated[Optional[str], typer.Option(help="Dask scheduler address (default: a local process pool)")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="print the summary as JSON")] = False,
 ) -> None:
     """Monte Carlo campaign: many trials of a scenario, with reproducible seeds, resumable."""
@@ -240,7 +241,7 @@ def campaign(
         with bar:
             result = run_campaign(
                 file, trials, workers=workers, out_dir=out, resume=resume, seed=seed, chunk_size=chunk_size,
-                dispersion={"launch_time_s": 0.0, "pk": pk},
+                dispersion={"launch_time_s": 0.0, "pk": pk}, scheduler=scheduler,
                 progress=lambda done, total: bar.update(task, completed=done, total=total),
             )
     except KeyboardInterrupt:

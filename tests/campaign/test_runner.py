@@ -224,3 +224,27 @@ def test_bad_sweeps_name_the_problem(text):
     with pytest.raises(BmdsimInputError) as e:
         parse_sweep(text)
     assert "sweep" in str(e.value)
+
+
+def test_dask_local_cluster_gives_the_same_rows():
+    # the same campaign on a Dask LocalCluster of two worker processes and in this process
+    from distributed import LocalCluster
+
+    from bmdsim.campaign import run_campaign
+
+    scen = Path(__file__).resolve().parents[2] / "scenarios" / "hwasong14_lofted_2017.toml"
+    local = run_campaign(scen, 4, chunk_size=1)
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
+        remote = run_campaign(scen, 4, chunk_size=1, scheduler=cluster.scheduler_address)
+    assert remote.rows == local.rows
+    assert remote.summary == local.summary
+
+
+def test_unreachable_scheduler_is_a_clear_error():
+    from bmdsim.campaign import run_campaign
+    from bmdsim.errors import BmdsimInputError
+
+    scen = Path(__file__).resolve().parents[2] / "scenarios" / "hwasong14_lofted_2017.toml"
+    with pytest.raises(BmdsimInputError) as e:
+        run_campaign(scen, 1, scheduler="tcp://127.0.0.1:9")
+    assert "scheduler" in str(e.value)

@@ -330,6 +330,7 @@ def run_campaign(
     dispersion: Mapping[str, Any] | None = None,
     progress: Progress | None = None,
     chunk_runner: ChunkRunner = run_chunk,
+    scheduler: str | None = None,
 ) -> CampaignResult:
     """Run ``trials`` trials of the scenario file in chunks; rows and summary.
 
@@ -337,7 +338,10 @@ def run_campaign(
     memory only). resume: skip the chunks already complete in out_dir. workers: 1 runs in this
     process, more a process pool over chunks. progress: callable(done_trials, total_trials),
     called as chunks finish. chunk_runner: ``f(resolved, trial_ids, root_seed, dispersion) ->
-    rows``, a top-level function (workers pickle it by name).
+    rows``, a top-level function (workers pickle it by name). scheduler: the address of a Dask
+    distributed scheduler (``tcp://host:8786``): chunks run on its workers instead of the local
+    pool, with the same rows (each chunk's trials are seeded by their ids, wherever they run);
+    the workers must see the scenario file at the same path and have bmdsim installed.
     """
     from bmdsim.engine.scenario import load_scenario
 
@@ -392,7 +396,9 @@ def run_campaign(
         if progress:
             progress(done_trials, trials)
 
-    if workers == 1 or len(todo) <= 1:
+    if scheduler is not None and todo:
+        _run_on_dask(scheduler, scenario_path, chunks, todo, root_seed, dispersion, chunk_runner, finished)
+    elif workers == 1 or len(todo) <= 1:
         for c in todo:
             finished(c, chunk_runner(resolved, chunks[c], root_seed, dispersion))
     else:
@@ -423,6 +429,30 @@ def run_campaign(
         chunks_run=len(todo), chunks_skipped=skipped, elapsed_s=time.perf_counter() - t0,
         out_dir=None if out is None else str(out), dispersion=dispersion,
     )
+
+
+def _run_on_dask(address, scenario_path, chunks, todo, root_seed, dispersion, chunk_runner, finished) -> None:
+    try:
+        from distributed import Client, as_completed
+    except ImportError:
+        raise BmdsimInputError("scheduler", address, "needs dask distributed: pip install 'bmdsim[campaign]'") from None
+    try:
+        client = Client(address, timeout="10s")
+    except (OSError, TimeoutError, ValueError) as exc:
+        raise BmdsimInputError("scheduler", address, f"a reachable Dask scheduler address ({exc})") from None
+    try:
+        futures = [
+            client.submit(_worker_chunk, scenario_path, c, chunks[c], root_seed, dispersion, chunk_runner, pure=False)
+            for c in todo
+        ]
+        try:
+            for fut in as_completed(futures):
+                finished(*fut.result())
+        except BaseException:
+            client.cancel(futures)
+            raise
+    finally:
+        client.close()
 
 
 def load_campaign(out_dir: str | Path) -> tuple[dict, list[dict]]:
