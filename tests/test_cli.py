@@ -144,7 +144,7 @@ def test_campaign_json_summary(tmp_path):
     r = run("campaign", str(f), "--trials", "2", "--json", "--out", str(tmp_path / "c"))
     assert r.exit_code == 0, r.output
     out = json.loads(r.output[r.output.index("{"):])
-    assert out["summary"]["trials"] == 2
-    assert set(out["summary"]) >= {"p_no_leaker", "ci95", "expected_leakers", "mean_interceptors", "per_threat"}
+    assert out["trials"] == 2
+    assert set(out) >= {"trials", "p_no_leaker", "ci95", "expected_leakers", "mean_interceptors", "per_threat"}
     r = run("campaign", str(f), "--trials", "0")
     assert r.exit_code == 2 and "trials" in r.output

@@ -284,7 +284,12 @@ def _load(path: str):
 
 def _worker_chunk(scenario_path: str, chunk: int, trial_ids: list[int], root_seed: int,
                   dispersion: dict, chunk_runner: ChunkRunner) -> tuple[int, list[dict]]:
-    """In a worker process: load the scenario by path (spawn-safe), run one chunk."""
+    """In a worker process: load the scenario by path (spawn-safe), run one chunk.
+
+    One numba thread per worker: the processes already share out the cores."""
+    import numba
+
+    numba.set_num_threads(1)
     return chunk, chunk_runner(_load(scenario_path), trial_ids, root_seed, dispersion)
 
 
@@ -306,7 +311,10 @@ class CampaignResult:
     dispersion: dict = field(default_factory=dict)
 
     def as_json(self) -> dict:
+        """The `bmdsim campaign --json` contract: the summary's keys (trials, p_no_leaker, ci95
+        (Wilson), expected_leakers, mean_interceptors, per_threat) at the top, then the run."""
         return {
+            **self.summary,
             "scenario": self.scenario,
             "seed": self.seed,
             "dispersion": self.dispersion,
@@ -314,7 +322,7 @@ class CampaignResult:
             "chunks_run": self.chunks_run,
             "chunks_skipped": self.chunks_skipped,
             "elapsed_s": round(self.elapsed_s, 3),
-            "summary": self.summary,
+            "trials_per_s": round(self.trials / self.elapsed_s, 3) if self.elapsed_s > 0 else None,
         }
 
 
