@@ -105,7 +105,7 @@ def predict_impact(
     lat, lon = b.impact_lat_lon_deg
     ok = b.impacted
     lat = np.where(ok, lat, np.nan)
-    lon = np.where(ok, ((lon + 180.0) % 360.0) - 180.0, np.nan)
+    lon = np.where(ok, lon, np.nan)
     tti = np.where(ok, b.t_impact_s - t_s, np.nan)
     if ok.any():
         mlat, mlon, a, bb, o = _ellipse_2sigma(lat[ok], lon[ok])

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from pydantic import BaseModel, ConfigDict, Field
 
 from bmdsim.assessment.impact import ImpactPrediction
+from bmdsim.earth.geography import DEFAULT_PROTECTED
 
 ENGAGE = "engage"
 NO_ENGAGE = "no-engage"
@@ -34,7 +35,7 @@ class Policy(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    protect: tuple[str, ...] = Field(default=("USA", "JPN", "KOR"), description="sovereigns or territory codes")
+    protect: tuple[str, ...] = Field(default=DEFAULT_PROTECTED, description="sovereigns or territory codes")
     threshold: float = Field(default=0.05, gt=0.0, le=1.0, description="P(impact in a protected territory) that triggers engagement")
     max_ellipse_km: float = Field(default=100.0, gt=0.0, description="decide once the 2-sigma semi-major axis is within this")
     deadline_s: float = Field(default=600.0, ge=0.0, description="decide at the latest when the time to impact falls to this")

@@ -123,7 +123,7 @@ def engagement_window(
         t_launch_s=t_launch[ok],
         flyout_s=tof[ok],
         lat_deg=lat[ok],
-        lon_deg=((lon[ok] + 180.0) % 360.0) - 180.0,
+        lon_deg=lon[ok],
         alt_m=alt[ok],
         reason=reason,
     )

@@ -66,7 +66,7 @@ class Truth:
             return {"impact": None, "apogee_km": None, "range_km": None, "flight_time_s": None, "orbital": bool(f.orbital[0])}
         lat, lon = f.impact_lat_lon_deg
         return {
-            "impact": {"lat": float(lat[0]), "lon": float(((lon[0] + 180) % 360) - 180)},
+            "impact": {"lat": float(lat[0]), "lon": float(lon[0])},
             "apogee_km": float(f.apogee_h_m[0]) / 1e3,
             "range_km": float(f.ground_range_m[0]) / 1e3,
             "flight_time_s": float(f.t_impact_s[0]),
@@ -191,7 +191,7 @@ def assess_threat(
         dec.reason = "no track: the sensors never established one"
     if truth.impacted:
         lat, lon = f.impact_lat_lon_deg
-        timeline.append({"t_s": t_end, "event": "impact (truth)", "detail": f"{lat[0]:.3f}, {((lon[0] + 180) % 360) - 180:.3f}"})
+        timeline.append({"t_s": t_end, "event": "impact (truth)", "detail": f"{lat[0]:.3f}, {lon[0]:.3f}"})
     timeline.sort(key=lambda e: (e["t_s"], _EVENT_ORDER.get(e["event"].split(":")[0], 5)))
     overflown, gtrack = _predicted_overflight(hist, dec, index, t_end) if est is not None else ([], None)
     zones = drop_zones(f, truth.missile)
@@ -221,7 +221,7 @@ def _predicted_overflight(hist, dec: Decision, index: TerritoryIndex, t_end: flo
     rot = frames.rotation_eci_to_ecef(t_all[fin])
     lat, lon, h = frames.ecef_to_geodetic(np.einsum("nij,nj->ni", rot, r_all[fin]))
     before_terminal = t_all[fin] < t_imp - TERMINAL_S
-    gtrack = np.column_stack([lat, ((lon + 180.0) % 360.0) - 180.0, h])
+    gtrack = np.column_stack([lat, lon, h])
     return _overflown(index, lat[before_terminal], lon[before_terminal], h[before_terminal]), gtrack
 
 

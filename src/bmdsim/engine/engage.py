@@ -189,7 +189,7 @@ def engage(
             tr = a.truth
             if tr.impacted:
                 lat, lon = tr.flight.impact_lat_lon_deg
-                events.append(Event(float(tr.flight.t_impact_s[0]), "leaker impact", j, f"{lat[0]:.3f}, {((lon[0] + 180) % 360) - 180:.3f}"))
+                events.append(Event(float(tr.flight.t_impact_s[0]), "leaker impact", j, f"{lat[0]:.3f}, {lon[0]:.3f}"))
     events.sort(key=lambda e: (e.t_s, e.threat))
     return EngagementResult(outcomes, events, shots, method, ev, by_method, fired)
 

@@ -67,6 +67,7 @@ class RunResult:
     assessments: list[ThreatAssessment]
     battle: EngagementResult
     events: list[dict] = field(default_factory=list)  # {t_ms, t_s, kind, threat, detail}
+    protect: tuple[str, ...] = ()  # the policy's protected sovereigns or territories
 
     def threat_rows(self) -> list[dict]:
         rows = []
@@ -74,7 +75,7 @@ class RunResult:
             impact = None
             if not o.intercepted and a.truth.impacted:
                 lat, lon = a.truth.flight.impact_lat_lon_deg
-                impact = {"lat": float(lat[0]), "lon": float(((lon[0] + 180) % 360) - 180)}
+                impact = {"lat": float(lat[0]), "lon": float(lon[0])}
             rows.append(
                 {
                     "id": spec.label or f"T{j + 1}",
@@ -168,4 +169,4 @@ def run_scenario(
         t = threats[e.threat]
         events.append(_event(t.time_s + e.t_s, e.kind, e.threat, f"{t.label or f'T{e.threat + 1}'}: {e.detail}"))
     events.sort(key=lambda e: (e["t_ms"], EVENT_ORDER.get(e["kind"], 11), e["threat"], e["detail"]))
-    return RunResult(name, int(seed), list(threats), assessments, battle, events)
+    return RunResult(name, int(seed), list(threats), assessments, battle, events, tuple(policy.protect))

@@ -156,10 +156,10 @@ class FlightBatch:
         """Recorded positions and velocities in ECEF, (N, T, 3) each."""
         if self.record_eci is None:
             raise ValueError("this batch was flown without record_dt_s")
-        t = self.t_record_s * (1.0 if self.earth.rotating else 0.0)
-        return frames.eci_to_ecef(
-            self.record_eci[..., :3], self.record_eci[..., 3:], np.broadcast_to(t, self.record_eci.shape[:2])
-        ) if self.earth.rotating else (self.record_eci[..., :3], self.record_eci[..., 3:])
+        r, v = self.record_eci[..., :3], self.record_eci[..., 3:]
+        if not self.earth.rotating:
+            return r, v
+        return frames.eci_to_ecef(r, v, np.broadcast_to(self.t_record_s, r.shape[:-1]))
 
     def record_geodetic(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Recorded (lat_deg, lon_deg, h_m), (N, T) each."""

@@ -37,7 +37,7 @@ import math
 import numpy as np
 from numba import njit, prange
 
-from bmdsim.constants import G0_MPS2, MU_EARTH_M3_S2, J2_EARTH, WGS84_A_M
+from bmdsim.constants import G0_MPS2, J2_EARTH, MU_EARTH_M3_S2, WGS84_A_M, WGS84_E2
 from bmdsim.earth.atmosphere import density_and_sound_speed
 from bmdsim.earth.frames import height_m_1
 from bmdsim.flight.aero import drag_coefficient
@@ -103,8 +103,8 @@ def height_of(x, y, z, sphere_r):
     return height_m_1(x, y, z)
 
 
-_B_OVER_A = math.sqrt(1.0 - 6.69437999014e-3)
-_E2 = 6.69437999014e-3
+_B_OVER_A = math.sqrt(1.0 - WGS84_E2)
+_E2 = WGS84_E2
 
 
 @njit(cache=True, inline="always")
@@ -401,7 +401,7 @@ def _fly_one(n, cfg, launch, stages, payload, guidance, summ, bo, imp, sep, rec,
         rr = sphere_r + h0
         x0, y0, z0 = rr * cl * co, rr * cl * so, rr * sl
     else:
-        e2 = 6.69437999014e-3
+        e2 = WGS84_E2
         nn = WGS84_A_M / math.sqrt(1.0 - e2 * sl * sl)
         x0 = (nn + h0) * cl * co
         y0 = (nn + h0) * cl * so

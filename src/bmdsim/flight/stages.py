@@ -37,6 +37,6 @@ def drop_zones(flight: FlightBatch, missile: Missile, index: int = 0, earth: Ear
     b = coast(sep[rows, 0], sep[rows, 1:4], sep[rows, 4:7], beta, earth=earth)
     lat, lon = b.impact_lat_lon_deg
     return [
-        DropZone(s + 1, float(lat[i]), float(((lon[i] + 180) % 360) - 180), float(b.t_impact_s[i]), bool(b.orbital[i]))
+        DropZone(s + 1, float(lat[i]), float(lon[i]), float(b.t_impact_s[i]), bool(b.orbital[i]))
         for i, s in enumerate(rows)
     ]

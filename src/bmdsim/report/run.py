@@ -106,10 +106,9 @@ def write_outputs(result: RunResult, out_dir) -> list[str]:
         if lk["battery"] not in seen:
             seen.add(lk["battery"])
             sites.append({"lat": lk["site_lat"], "lon": lk["site_lon"], "label": lk["battery"], "kind": "battery"})
-    protect = result.assessments[0].decision.history[0].prediction.p_impact.keys() if result.assessments and result.assessments[0].decision.history else ("USA", "JPN", "KOR")
     paths.append(plots.plot_map(
         out / "map.png", tracks=tracks, ellipses=ellipses, flyouts=flyouts, intercepts=intercepts, sites=_dedupe(sites),
-        protect=tuple(protect), title=result.name,
+        protect=result.protect, title=result.name,
     ))
     events = [{"t_s": e["t_s"], "label": e["kind"]} for e in result.events if e["kind"] in ("threat declared", "intercept")]
     paths.append(plots.plot_altitude(out / "altitude.png", series=series, events=events[:8], title=result.name))

@@ -46,7 +46,7 @@ def trajectory_summary(missile: str, launch: str, aim: str, profile: str = "min-
         "burnout_speed_mps": float(f.burnout_speed_mps[0]),
         "burnout_altitude_km": float(f.burnout_h_m[0]) / 1e3,
         "burnout_flight_path_angle_deg": float(f.burnout_flight_path_angle_deg[0]),
-        "impact": {"lat": float(ilat[0]), "lon": float(((ilon[0] + 180.0) % 360.0) - 180.0)},
+        "impact": {"lat": float(ilat[0]), "lon": float(ilon[0])},
         "miss_km": float(miss) / 1e3,
         "guidance": {
             "azimuth_deg": float(s.azimuth_deg[0]),
