@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 import json
 import sys
+import time
 from typing import Annotated, Optional
 
 import typer
@@ -185,9 +186,40 @@ def run(
     else:
         print_run(_console(), result, show_assessments=assessments)
     if out:
-        paths = write_outputs(result, out)
+        from pathlib import Path
+
+        # the scenario's text goes into result.json: `bmdsim export` runs it again from there
+        paths = write_outputs(result, out, scenario_toml=Path(file).read_text(encoding="utf-8"))
         if not as_json:
             typer.echo("wrote " + ", ".join(paths))
+
+
+@app.command()
+@handles_input_errors
+def export(
+    source: Annotated[str, typer.Argument(help="scenario TOML file, or the result.json (or folder) of `bmdsim run --out`")],
+    czml: Annotated[Optional[str], typer.Option(help="CZML file to write (CesiumJS)")] = None,
+    kml: Annotated[Optional[str], typer.Option(help="KML file to write (Google Earth)")] = None,
+) -> None:
+    """A run on a globe: trajectories, interceptors, impact ellipses, sensors and territories as
+    CZML and/or KML, with time (T+0 at 2026-01-01T00:00:00Z)."""
+    from pathlib import Path
+
+    if czml is None and kml is None:
+        _fail("--czml/--kml: neither given; give at least one output file: --czml FILE and/or --kml FILE")
+    try:
+        from bmdsim.viewer.export import export as export_run
+
+        out = export_run(source, None if czml is None else Path(czml), None if kml is None else Path(kml))
+    except ModuleNotFoundError as exc:
+        if exc.name != "czml3":
+            raise
+        _fail("CZML needs the package 'czml3': run `make setup` or pip install -e '.[viewer]'")
+    what = f"{out['kind']} '{out['scenario']}', seed {out['seed']}"
+    if out["czml"]:
+        typer.echo(f"wrote {out['czml']} ({out['czml_packets']} CZML packets; {what})")
+    if out["kml"]:
+        typer.echo(f"wrote {out['kml']} ({out['kml_placemarks']} KML placemarks; {what})")
 
 
 @app.command()
@@ -200,7 +232,7 @@ def campaign(
     resume: Annotated[bool, typer.Option("--resume", help="skip the chunks already complete in --out")] = False,
     seed: Annotated[Optional[int], typer.Option(help="root seed (default: the scenario's)")] = None,
     chunk_size: Annotated[int, typer.Option(help="trials per chunk file")] = 10,
-    pk: Annotated[bool, typer.Option("--pk/--no-pk", help="draw each interceptor's Pk from its Beta per trial")] = True,
+    pk: Annotated[Optional[bool], typer.Option("--pk/--no-pk", help="draw each interceptor's Pk from its Beta per trial (default: the scenario's [dispersion] pk)")] = None,
     sweep: Annotated[Optional[str], typer.Option(help="KEY=V1,V2,...: a campaign per value of pk, shots, rounds or count")] = None,
     scheduler: Annotated[Optional[str], typer.Option(help="Dask scheduler address (default: a local process pool)")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="print the summary as JSON")] = False,
@@ -233,16 +265,25 @@ def campaign(
         return
 
     bar = Progress(
-        TextColumn("trials"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+        TextColumn("trials"), BarColumn(), MofNCompleteColumn(),
+        TextColumn("{task.fields[rate]}"), TimeRemainingColumn(),
         console=Console(stderr=True), transient=True,
     )
-    task = bar.add_task("trials", total=trials)
+    task = bar.add_task("trials", total=trials, rate="")
+    first: list[tuple[float, int]] = []  # when the first report came, and the trials done then (resumed)
+
+    def show(done: int, total: int) -> None:
+        now = time.perf_counter()
+        if not first:
+            first.append((now, done))
+        t0, d0 = first[0]
+        rate = f"{(done - d0) / (now - t0):,.1f} trials/s" if done > d0 and now > t0 else ""
+        bar.update(task, completed=done, total=total, rate=rate)
     try:
         with bar:
             result = run_campaign(
                 file, trials, workers=workers, out_dir=out, resume=resume, seed=seed, chunk_size=chunk_size,
-                dispersion={"launch_time_s": 0.0, "pk": pk}, scheduler=scheduler,
-                progress=lambda done, total: bar.update(task, completed=done, total=total),
+                dispersion=None if pk is None else {"pk": pk}, scheduler=scheduler, progress=show,
             )
     except KeyboardInterrupt:
         hint = f"; the chunks written stay in {out}: rerun with --resume" if out else ""
@@ -295,6 +336,27 @@ def threats(
     from bmdsim.report.demo import demo_report
 
     demo_report(_console(), out_dir=out or None)
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="address to bind (default: this machine only; the server has no authentication)")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=0, max=65535, help="TCP port")] = 8000,
+) -> None:
+    """The globe viewer: run the example scenarios and play them on an offline CesiumJS globe."""
+    try:
+        from bmdsim.viewer.server import CesiumMissingError, serve as serve_viewer
+    except ModuleNotFoundError as exc:
+        if exc.name not in ("fastapi", "uvicorn", "starlette", "czml3"):
+            raise
+        _fail(f"the viewer needs the package {exc.name!r}: run `make setup` or pip install -e '.[viewer]'")
+
+    if host not in ("127.0.0.1", "localhost", "::1"):
+        typer.echo(f"bmdsim: warning: serving on {host}: anyone who can reach it can run scenarios", err=True)
+    try:
+        serve_viewer(host=host, port=port)
+    except CesiumMissingError as exc:
+        _fail(str(exc))
 
 
 def main() -> None:

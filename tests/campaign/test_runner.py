@@ -1,7 +1,7 @@
 """Campaign runner: reproducible trial seeds, chunk files, resume, workers, statistics.
 
-Scenarios: guam_salvo_defense (four Hwasong-12s engaged by THAAD and Aegis, ~0.5 s a trial) and
-hwasong14_lofted_2017 (one threat, not engaged, ~0.2 s a trial); 2-4 trials each.
+Scenarios: guam_salvo_defense (four Hwasong-12s engaged by THAAD and Aegis) and
+hwasong14_lofted_2017 (one threat, not engaged); 1-4 trials each.
 """
 
 from __future__ import annotations
@@ -63,25 +63,6 @@ def test_same_seed_same_rows_and_a_trial_alone_equals_it_in_the_campaign(salvo_f
     assert canon(alone) == canon([r for r in salvo_full if r["trial"] == 2])
     other = run_campaign(SALVO, 1, seed=13, dispersion=DISPERSION).rows
     assert other[0]["trial_seed"] != salvo_full[0]["trial_seed"]
-
-
-def test_pk_draws_differ_by_trial_and_fixed_pk_is_kept():
-    from dataclasses import replace
-
-    from bmdsim.campaign.runner import _dispersed, trial_seed_sequences
-
-    resolved = load_scenario(SALVO).resolved()
-    pks = []
-    for k in range(2):
-        _, ss = trial_seed_sequences(12, k)
-        threats, batteries = _dispersed(resolved, np.random.default_rng(ss), DISPERSION)
-        pks.append([b.interceptor_spec().sspk for b in batteries])
-        assert all(abs(t.time_s - t0.time_s) <= 30.0 and t.time_s >= 0 for t, t0 in zip(threats, resolved.threat_specs()))
-    assert all(0 < p < 1 for p in pks[0] + pks[1]) and pks[0] != pks[1]
-    fixed = resolved.batteries[0].model_copy(update={"interceptor_overrides": {"sspk": 0.5}})
-    r2 = replace(resolved, batteries=(fixed, *resolved.batteries[1:]))
-    _, batteries = _dispersed(r2, np.random.default_rng(0), DISPERSION)
-    assert batteries[0].interceptor_spec().sspk == 0.5
 
 
 def test_one_and_two_workers_give_the_same_rows(tmp_path):
@@ -146,9 +127,18 @@ def test_bad_arguments_name_the_field(kwargs, field):
     assert field in str(e.value)
 
 
-def test_dispersion_defaults():
-    assert check_dispersion(None) == {"launch_time_s": 0.0, "pk": True}
-    assert check_dispersion({"pk": False}) == {"launch_time_s": 0.0, "pk": False}
+def test_dispersion_defaults_and_the_scenario_table(tmp_path):
+    zero = {"launch_time_s": 0.0, "launch_site_km": 0.0, "aim_km": 0.0, "performance": 0.0, "sensor_noise": 0.0}
+    assert check_dispersion(None) == {**zero, "pk": True}
+    assert check_dispersion({"pk": False}) == {**zero, "pk": False}
+    with pytest.raises(BmdsimInputError) as e:
+        check_dispersion({"aim_km": 900})
+    assert e.value.field == "dispersion.aim_km" and "500" in str(e.value)
+    # a campaign takes the scenario's [dispersion] table, and the caller's settings over it
+    path = tmp_path / "s.toml"
+    path.write_text(LOFTED.read_text() + "\n[dispersion]\naim_km = 10\npk = false\n")
+    r = run_campaign(path, 1, dispersion={"pk": True})
+    assert r.dispersion == {**zero, "aim_km": 10.0, "pk": True}
 
 
 def _rows(leaked_by_trial):

@@ -183,3 +183,29 @@ def test_pair_cap_spreads_shots_over_sites():
         a = _assign(np.ones(1), p, np.ones((2, 1), bool), np.array([2, 24]), 2, method=method, max_shots_per_pair=1)
         assert a.shots.tolist() == [[1], [1]]
         assert a.expected_value == pytest.approx(1 - 0.25**2)
+
+
+@st.composite
+def separable_raids(draw):
+    """One threat over several sites, or one site over several threats: the fast path."""
+    one_threat = draw(st.booleans())
+    n = draw(st.integers(1, 4))
+    S, T = (n, 1) if one_threat else (1, n)
+    prob = st.floats(0.0, 1.0, allow_nan=False)
+    p = np.array(draw(st.lists(prob, min_size=S * T, max_size=S * T))).reshape(S, T)
+    feasible = np.array(draw(st.lists(st.booleans(), min_size=S * T, max_size=S * T))).reshape(S, T)
+    values = np.array(draw(st.lists(st.floats(0.0, 10.0), min_size=T, max_size=T)))
+    inventory = np.array(draw(st.lists(st.integers(0, 5), min_size=S, max_size=S)))
+    cap = draw(st.integers(0, 3))
+    return values, p, feasible, inventory, cap
+
+
+@settings(max_examples=200, deadline=None)
+@given(separable_raids())
+def test_separable_fast_path_is_optimal(raid):
+    """milp answers one-threat and one-site raids with the greedy (exact there): brute force agrees."""
+    values, p, feasible, inventory, cap = raid
+    m = assign(values, p, feasible, inventory, cap, method="milp")
+    check_valid(m, values, p, feasible, inventory, cap)
+    assert m.method == "milp" and m.optimal
+    assert m.expected_value == pytest.approx(brute_force(values, p, feasible, inventory, cap), abs=1e-12)

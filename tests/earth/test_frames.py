@@ -185,3 +185,44 @@ def test_enu_round_trip():
     enu = rng.normal(size=(100, 3)) * 1000 * KM
     r = frames.enu_to_ecef(enu, 35.96, 128.17, 400.0)
     assert np.abs(frames.ecef_to_enu(r, 35.96, 128.17, 400.0) - enu).max() < 1e-3 * MILLIMETRE
+
+
+def test_eci_to_ecef_is_the_rotation_matrix_applied_bitwise():
+    # eci_to_ecef skips forming R; its results are those of R @ r and R @ (v - omega x r) formed
+    # with rotation_eci_to_ecef, einsum and np.cross, to the bit (signed zeros included)
+    w = np.array([0.0, 0.0, OMEGA_EARTH_RAD_S])
+
+    def dense(r, v, t):
+        rot = frames.rotation_eci_to_ecef(t)
+        r, v = np.asarray(r, dtype=float), np.asarray(v, dtype=float)
+        with np.errstate(invalid="ignore"):
+            return np.einsum("...ij,...j->...i", rot, r), np.einsum("...ij,...j->...i", rot, v - np.cross(w, r))
+
+    rng = np.random.default_rng(12)
+    rec = rng.normal(0.0, 7000 * KM, (20, 50, 6))
+    rec[..., 3:] *= 1e-3
+    rec[3, 30:] = np.nan
+    rec[4, 5] = 0.0
+    rec[5, 6, :3] = -0.0
+    rec[6, 7, 2] = np.inf
+    t = np.arange(50.0) * 7.0
+    vals = [0.0, -0.0, 1.0, -1.0, np.nan, np.inf, -3e6, 5e-324]
+    combo = np.array(np.meshgrid(vals, vals, vals)).reshape(3, -1).T
+    cases = [
+        (rec[..., :3], rec[..., 3:], np.broadcast_to(t, rec.shape[:-1])),   # FlightBatch.record_ecef
+        (rec[..., :3], rec[..., 3:], t),
+        (rec[0, 0, :3], rec[0, 0, 3:], 5.0),
+        (rec[:, 0, :3], rec[:, 0, 3:], rng.uniform(0.0, 86400.0, 20)),
+        (rec[0, 0, :3], rec[:, :, 3:], t),                                    # v broadcasts further than r
+        (rec[:3, :3, :3], rec[:3, :3, 3:], rng.uniform(0.0, 1e6, (7, 3, 3))),
+        (rec[0, :, :3].tolist(), rec[0, :, 3:], t.tolist()),
+        (combo, combo[::-1], np.full(len(combo), 100.0)),
+        (combo, combo, np.zeros(len(combo))),
+        (np.zeros((0, 3)), np.zeros((0, 3)), np.zeros(0)),
+    ]
+    for r, v, tt in cases:
+        for got, want in zip(frames.eci_to_ecef(r, v, tt), dense(r, v, tt)):
+            assert got.shape == want.shape and got.flags.c_contiguous
+            assert np.array_equal(got, want, equal_nan=True)
+            fin = ~np.isnan(want)
+            assert np.array_equal(np.signbit(got[fin]), np.signbit(want[fin]))

@@ -4,24 +4,35 @@ A campaign runs ``trials`` trials of a scenario. Trial ``k`` draws all its rando
 ``SeedSequence(root_seed, spawn_key=(k,))`` (what ``SeedSequence(root_seed).spawn(n)[k]`` gives),
 so its result depends on ``root_seed`` and ``k`` only: not on the chunking, the worker count or
 the trials run before it, and `run_trial` re-runs it alone with the same rows. That sequence
-spawns two children: ``(k, 0)`` gives the 63-bit int seed of the engine (`run_scenario`),
-recorded in every row as ``trial_seed``; ``(k, 1)`` the dispersions of the trial:
+spawns two children: ``(k, 0)`` gives the trial's 63-bit int engine seed, recorded in every row
+as ``trial_seed`` (its ``SeedSequence`` spawns one stream per threat, for the sensors' noise,
+and one for the battle's kill draws, as `engine.run.run_scenario` does); ``(k, 1)`` the
+dispersions of the trial, from the scenario's ``[dispersion]`` table (or the caller's), drawn
+in a fixed order by `campaign.batch`:
 
 - ``pk``: each interceptor's single-shot kill probability drawn from its Beta posterior
   (`InterceptorSpec.sample_sspk`), one draw per interceptor (id and Beta) per trial, shared by
   the fire units of that interceptor; not drawn where the scenario or catalog fixes ``sspk``.
-- ``launch_time_s``: each threat's launch time moved by a uniform draw in [-N, +N] s (not
-  before the scenario starts: clipped at 0).
+- ``launch_time_s``: each threat's launch time moved by a uniform draw in [-N, +N] s.
+- ``launch_site_km``, ``aim_km``: east and north offsets of each threat's launch and aim points.
+- ``performance``: each threat's thrust and specific impulse scaled by one normal factor.
+- ``sensor_noise``: each sensor's measurement noise scaled by a log-normal factor per trial
+  (the trackers still assume the catalog noise).
+
+The trials of a chunk run through the chain together (`campaign.batch.run_batch`: arrays over
+trials and threats, not a loop over engagements); a trial run alone (`run_trial`) is a chunk
+of one and gives the same rows.
 
 Trials are grouped in chunks of ``chunk_size`` consecutive trial ids; a chunk is the unit of
-work (`run_chunk`, swappable for a batched engine), of parallelism (a process per chunk) and of
+work (`run_chunk`), of parallelism (a process per chunk) and of
 storage: ``out_dir/chunk-00000.parquet`` (pyarrow), written to a temporary file and renamed, so
 a chunk file exists only when complete; `query` runs DuckDB SQL over all chunks as a view
 ``trials``. ``out_dir/campaign.json`` records what the
 chunks were run with; resuming checks it and skips the chunks already written, so a resumed
 campaign gives the rows of an uninterrupted one, each trial once.
 
-Rows: one per trial and threat: ``trial``, ``threat`` (its id), ``decision``, ``intercepted``,
+Rows: one per trial and threat: ``trial``, ``threat`` (its id), ``decision``, ``declared_at_s``
+(when it was taken, on the scenario's clock; NaN: never), ``intercepted``,
 ``leaked``, ``interceptors_fired``, ``impact_lat``, ``impact_lon`` (degrees; NaN where nothing
 impacts) and ``trial_seed``. `summarize` turns them into campaign statistics.
 """
@@ -43,16 +54,28 @@ import numpy as np
 
 from bmdsim.errors import BmdsimInputError
 
-FORMAT_VERSION = 2  # 1: JSON lines; 2: Parquet
+FORMAT_VERSION = 3  # 1: JSON lines; 2: Parquet; 3: Parquet with declared_at_s
 MANIFEST = "campaign.json"
 DEFAULT_CHUNK_SIZE = 10
-DEFAULT_DISPERSION: dict[str, Any] = {"launch_time_s": 0.0, "pk": True}
-"""Dispersions applied when none are given: Pk drawn per trial, launch times as in the scenario."""
+DEFAULT_DISPERSION: dict[str, Any] = {
+    "launch_time_s": 0.0, "launch_site_km": 0.0, "aim_km": 0.0, "performance": 0.0, "sensor_noise": 0.0, "pk": True,
+}
+"""Dispersions applied when none are given: Pk drawn per trial, everything else as in the scenario
+(a scenario's ``[dispersion]`` table sets them; ``engine.scenario.DispersionSection``)."""
+
+# the allowed range of each numeric dispersion (as the scenario schema has them)
+_DISPERSION_LIMITS = {
+    "launch_time_s": (86_400.0, "a half-width in seconds"),
+    "launch_site_km": (500.0, "a 1-sigma offset in km"),
+    "aim_km": (500.0, "a 1-sigma offset in km"),
+    "performance": (0.2, "a 1-sigma fraction"),
+    "sensor_noise": (2.0, "the 1-sigma of the noise factor's logarithm"),
+}
 
 Z95 = 1.96
 
 ROW_FIELDS = (
-    "trial", "threat", "decision", "intercepted", "leaked", "interceptors_fired",
+    "trial", "threat", "decision", "declared_at_s", "intercepted", "leaked", "interceptors_fired",
     "impact_lat", "impact_lon", "trial_seed",
 )
 
@@ -75,18 +98,19 @@ def check_dispersion(dispersion: Mapping[str, Any] | None) -> dict[str, Any]:
     if dispersion is None:
         return dict(DEFAULT_DISPERSION)
     if not isinstance(dispersion, Mapping):
-        raise BmdsimInputError("dispersion", dispersion, "a mapping such as {'launch_time_s': 30.0, 'pk': True}")
+        raise BmdsimInputError("dispersion", dispersion, "a mapping such as {'aim_km': 20.0, 'pk': True}")
     unknown = sorted(set(dispersion) - set(DEFAULT_DISPERSION))
     if unknown:
         raise BmdsimInputError(
-            f"dispersion.{unknown[0]}", dispersion[unknown[0]], "known dispersions: launch_time_s, pk"
+            f"dispersion.{unknown[0]}", dispersion[unknown[0]], f"known dispersions: {', '.join(DEFAULT_DISPERSION)}"
         )
     out = dict(DEFAULT_DISPERSION)
     out.update(dispersion)
-    jitter = out["launch_time_s"]
-    if isinstance(jitter, bool) or not isinstance(jitter, (int, float)) or not math.isfinite(jitter) or jitter < 0:
-        raise BmdsimInputError("dispersion.launch_time_s", jitter, "a half-width in seconds, finite and >= 0")
-    out["launch_time_s"] = float(jitter)
+    for key, (hi, what) in _DISPERSION_LIMITS.items():
+        v = out[key]
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or not 0 <= v <= hi:
+            raise BmdsimInputError(f"dispersion.{key}", v, f"{what}, from 0 to {hi:g}")
+        out[key] = float(v)
     if not isinstance(out["pk"], (bool, np.bool_)):
         raise BmdsimInputError("dispersion.pk", out["pk"], "true (draw each interceptor's Pk per trial) or false")
     out["pk"] = bool(out["pk"])
@@ -110,69 +134,19 @@ def trial_seed(root_seed: int, trial: int) -> int:
     return int(engine_ss.generate_state(1, np.uint64)[0] >> np.uint64(1))
 
 
-def _dispersed(resolved, rng: np.random.Generator, dispersion: Mapping[str, Any]):
-    """(threat specs, batteries) of one trial, with its draws applied."""
-    from dataclasses import replace
-
-    threats = resolved.threat_specs()
-    batteries = list(resolved.batteries)
-    if dispersion["pk"]:
-        drawn: dict[tuple, float] = {}  # (interceptor id, Beta) -> this trial's SSPK
-        for i, b in enumerate(batteries):
-            if "sspk" in b.interceptor_overrides:
-                continue  # fixed by the scenario
-            spec = b.interceptor_spec()
-            if spec.sspk is not None:
-                continue  # fixed by the catalog
-            key = (b.interceptor, spec.sspk_beta)
-            if key not in drawn:
-                drawn[key] = float(spec.sample_sspk(rng, 1)[0])
-            batteries[i] = b.model_copy(update={"interceptor_overrides": {**b.interceptor_overrides, "sspk": drawn[key]}})
-    jitter = dispersion["launch_time_s"]
-    if jitter > 0:
-        shifts = rng.uniform(-jitter, jitter, size=len(threats))
-        threats = [replace(t, time_s=max(0.0, t.time_s + float(s))) for t, s in zip(threats, shifts)]
-    return threats, batteries
-
-
 def run_trial(resolved, trial: int, root_seed: int, dispersion: Mapping[str, Any] | None = None) -> list[dict]:
     """The rows of one trial (one per threat): the same whether run alone or in a campaign."""
-    from bmdsim.engine.run import run_scenario
-
     trial = _check_int("trial", trial, 0, "a trial index")
     root_seed = _check_int("seed", root_seed, 0, "the campaign's root seed")
-    dispersion = check_dispersion(dispersion)
-    _, dispersion_ss = trial_seed_sequences(root_seed, trial)
-    seed = trial_seed(root_seed, trial)
-    threats, batteries = _dispersed(resolved, np.random.default_rng(dispersion_ss), dispersion)
-    result = run_scenario(
-        resolved.name, seed, threats, resolved.sensors, batteries, resolved.policy, resolved.doctrine_map()
-    )
-    rows = []
-    for r in result.threat_rows():
-        impact = r["impact"]
-        rows.append(
-            {
-                "trial": trial,
-                "threat": r["id"],
-                "decision": r["decision"],
-                "intercepted": bool(r["intercepted"]),
-                "leaked": bool(r["leaked"]),
-                "interceptors_fired": int(r["interceptors_fired"]),
-                "impact_lat": float("nan") if impact is None else float(impact["lat"]),
-                "impact_lon": float("nan") if impact is None else float(impact["lon"]),
-                "trial_seed": seed,
-            }
-        )
-    return rows
+    return run_chunk(resolved, [trial], root_seed, dispersion)
 
 
 def run_chunk(resolved, trial_ids: Sequence[int], root_seed: int, dispersion: Mapping[str, Any] | None = None) -> list[dict]:
-    """The rows of the trials ``trial_ids``, in that order: the unit a batched engine will replace."""
-    rows: list[dict] = []
-    for k in trial_ids:
-        rows.extend(run_trial(resolved, k, root_seed, dispersion))
-    return rows
+    """The rows of the trials ``trial_ids``, in that order, through the batched campaign engine
+    (`campaign.batch.run_batch`: arrays over the trials, the same rows for a trial wherever it runs)."""
+    from bmdsim.campaign.batch import run_batch
+
+    return run_batch(resolved, trial_ids, root_seed, check_dispersion(dispersion))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -356,11 +330,12 @@ def run_campaign(
     trials = _check_int("trials", trials, 1, "the number of trials")
     workers = _check_int("workers", workers, 1, "the number of worker processes")
     chunk_size = _check_int("chunk_size", chunk_size, 1, "trials per chunk")
-    dispersion = check_dispersion(dispersion)
     if resume and out_dir is None:
         raise BmdsimInputError("resume", resume, "needs an output folder (--out) holding the campaign to resume")
     scenario_path = str(scenario_path)
     resolved = load_scenario(scenario_path).resolved()  # bad files fail here, before any worker starts
+    # the scenario's [dispersion] table, with what the caller gives over it
+    dispersion = check_dispersion({**resolved.dispersion, **(dispersion or {})})
     root_seed = resolved.seed if seed is None else _check_int("seed", seed, 0, "the root seed")
 
     t0 = time.perf_counter()

@@ -140,14 +140,75 @@ def rotation_eci_to_ecef(t_s):
     return np.stack([np.stack([c, s, z], -1), np.stack([-s, c, z], -1), np.stack([z, z, o], -1)], -2)
 
 
+@njit(cache=True)
+def _rotate_to_ecef(r, v, c, s, out, with_omega):
+    """out = R(t) (v - omega x r) (with_omega) or R(t) r, on (A, B, 3) arrays with c, s (A, B).
+
+    The arithmetic is the one the einsum/cross formulation of `eci_to_ecef` performs, term by
+    term (including the products with the zero entries of R and omega), so results are bitwise
+    the same, signed zeros included: row i of R is (R_i0, R_i1, R_i2) and einsum sums
+    0 + ((R_i0 x + R_i2 z) + R_i1 y); omega x r = (0 z - w y, w x - 0 z, 0 y - 0 x) as np.cross
+    computes it.
+    """
+    w = OMEGA_EARTH_RAD_S
+    for a in range(out.shape[0]):
+        for b in range(out.shape[1]):
+            cc = c[a, b]
+            ss = s[a, b]
+            ms = -ss
+            x = r[a, b, 0]
+            y = r[a, b, 1]
+            z = r[a, b, 2]
+            if with_omega:
+                x, y, z = (
+                    v[a, b, 0] - (0.0 * z - w * y),
+                    v[a, b, 1] - (w * x - 0.0 * z),
+                    v[a, b, 2] - (0.0 * y - 0.0 * x),
+                )
+            out[a, b, 0] = 0.0 + ((cc * x + 0.0 * z) + ss * y)
+            out[a, b, 1] = 0.0 + ((ms * x + 0.0 * z) + cc * y)
+            out[a, b, 2] = 0.0 + ((0.0 * x + 1.0 * z) + 0.0 * y)
+
+
+def _as_2d_lead(a, shape, tail):
+    """a broadcast to shape + tail, its leading axes folded into two (a view where numpy can)."""
+    b = np.broadcast_to(a, shape + tail)
+    lead = (1, 1) if len(shape) == 0 else (int(np.prod(shape[:-1], dtype=np.int64)), shape[-1])
+    return b.reshape(lead + tail)
+
+
+def _cos_sin_omega_t(t, shape):
+    """cos and sin of omega t, broadcast to shape, evaluated once per distinct (unbroadcast) time."""
+    tb = np.broadcast_to(t, shape)
+    tc = tb[tuple(slice(0, 1) if st == 0 else slice(None) for st in tb.strides)]
+    th = OMEGA_EARTH_RAD_S * tc
+    return _as_2d_lead(np.cos(th), shape, ()), _as_2d_lead(np.sin(th), shape, ())
+
+
 def eci_to_ecef(r_eci_m, v_eci_mps, t_s):
-    """ECI position and velocity to ECEF; v_ecef = R (v_eci - omega x r_eci)."""
-    rot = rotation_eci_to_ecef(t_s)
+    """ECI position and velocity to ECEF; v_ecef = R (v_eci - omega x r_eci).
+
+    R = `rotation_eci_to_ecef`(t_s); the result is the same as forming R and applying it, but
+    without building the (..., 3, 3) matrices, and with one cos/sin per distinct time when t_s
+    is a broadcast view (a batch recorded on one time grid).
+    """
     r = np.asarray(r_eci_m, dtype=float)
     v = np.asarray(v_eci_mps, dtype=float)
-    w = np.array([0.0, 0.0, OMEGA_EARTH_RAD_S])
-    r_e = np.einsum("...ij,...j->...i", rot, r)
-    v_e = np.einsum("...ij,...j->...i", rot, v - np.cross(w, r))
+    t = np.asarray(t_s, dtype=float)
+    if r.shape[-1:] != (3,) or v.shape[-1:] != (3,):
+        raise ValueError(f"r_eci_m and v_eci_mps need a last axis of 3, got {r.shape} and {v.shape}")
+    shape_r = np.broadcast_shapes(t.shape, r.shape[:-1])
+    shape_v = np.broadcast_shapes(shape_r, v.shape[:-1])
+    c, s = _cos_sin_omega_t(t, shape_v)
+    r_e = np.empty(shape_r + (3,))
+    v_e = np.empty(shape_v + (3,))
+    if shape_r == shape_v:
+        cr, sr = c, s
+    else:
+        cr, sr = _cos_sin_omega_t(t, shape_r)
+    r2 = _as_2d_lead(r, shape_r, (3,))
+    _rotate_to_ecef(r2, r2, cr, sr, r_e.reshape(cr.shape + (3,)), False)
+    _rotate_to_ecef(_as_2d_lead(r, shape_v, (3,)), _as_2d_lead(v, shape_v, (3,)), c, s, v_e.reshape(c.shape + (3,)), True)
     return r_e, v_e
 
 

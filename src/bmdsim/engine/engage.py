@@ -11,7 +11,7 @@ an event with its time, for the scenario engine's timeline.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -81,6 +81,31 @@ def track_sigma(track):
     return sigma
 
 
+@dataclass
+class Committed:
+    """What the battle manager has of one threat: the decision, the path it plans on, the
+    track's quality, and (for the record of a leaker) where the threat truly comes down."""
+
+    engaged: bool
+    commit_s: float | None = None  # the engage decision, on the threat's clock
+    path: ThreatPath | None = None
+    sigma: Callable | None = None  # t_s -> 1-sigma RSS position error of the track (m)
+    impact: tuple[float, float, float] | None = None  # truth: (t_s, lat_deg, lon_deg); None: none
+
+
+def committed(a) -> Committed:
+    """The battle manager's view of one threat from its chain (``engine.assess.ThreatAssessment``)."""
+    tr = a.truth
+    impact = None
+    if tr.impacted:
+        lat, lon = tr.flight.impact_lat_lon_deg
+        impact = (float(tr.flight.t_impact_s[0]), float(lat[0]), float(lon[0]))
+    if a.decision.decision != "engage" or a.track is None:
+        return Committed(False, impact=impact)
+    commit = float(a.decision.declared_at_s)
+    return Committed(True, commit, threat_path(a.track, commit, a.track.model.beta_kg_m2), track_sigma(a.track), impact)
+
+
 def engage(
     assessments: Sequence,
     batteries: Sequence[BatterySpec],
@@ -98,29 +123,48 @@ def engage(
     doctrine's looks per threat, and a threat can draw salvos from several layers (midcourse,
     then terminal); looks are fired in the order of their intercepts.
     """
-    n_t, n_s = len(assessments), len(batteries)
+    return fight(
+        [committed(a) for a in assessments], batteries, doctrine, rng,
+        values=values, method=method, fc_sigma_m=fc_sigma_m,
+    )
+
+
+def fight(
+    threats: Sequence[Committed],
+    batteries: Sequence[BatterySpec],
+    doctrine: Doctrine | Mapping[str, Doctrine],
+    rng: np.random.Generator,
+    *,
+    values: Sequence[float] | None = None,
+    method: str = "milp",
+    fc_sigma_m: float = FC_SIGMA_M,
+    compare_methods: bool = True,
+) -> EngagementResult:
+    """`engage` on the battle manager's view of each threat (`Committed`).
+
+    compare_methods: also solve the assignment with the other method, for
+    ``expected_value_by_method`` (a campaign skips it).
+    """
+    n_t, n_s = len(threats), len(batteries)
     values = np.ones(n_t) if values is None else np.asarray(values, float)
-    outcomes = [ThreatOutcome(j, engaged=a.decision.decision == "engage") for j, a in enumerate(assessments)]
+    outcomes = [ThreatOutcome(j, engaged=c.engaged) for j, c in enumerate(threats)]
     events: list[Event] = []
     fired: list[dict] = []
     windows = [[None] * n_t for _ in range(n_s)]
     feasible = np.zeros((n_s, n_t), bool)
     p = np.zeros((n_s, n_t))
-    for j, a in enumerate(assessments):
-        if not outcomes[j].engaged or a.track is None:
+    for j, c in enumerate(threats):
+        if not c.engaged:
             continue
-        commit = float(a.decision.declared_at_s)
-        path = threat_path(a.track, commit, a.track.model.beta_kg_m2)
-        sig = track_sigma(a.track)
         for i, bat in enumerate(batteries):
-            w = engagement_window(bat, path, commit, sig, fc_sigma_m)
+            w = engagement_window(bat, c.path, c.commit_s, c.sigma, fc_sigma_m)
             windows[i][j] = w
             outcomes[j].windows.append(w)
             feasible[i, j] = not w.empty and bat.rounds > 0
             p[i, j] = w.interceptor.sspk_mean
         if not feasible[:, j].any():
             why = "; ".join(f"{batteries[i].name}: {windows[i][j].reason}" for i in range(n_s)) or "no fire units"
-            events.append(Event(commit, "no engagement possible", j, why))
+            events.append(Event(c.commit_s, "no engagement possible", j, why))
     # The doctrine fixes the salvo: the assignment deals in salvos (kill probability
     # 1 - (1 - p)^n, inventory in whole salvos), up to one per look at each fire unit.
     docs = [_doctrine_for(doctrine, b) for b in batteries]
@@ -133,12 +177,12 @@ def engage(
     by_method: dict[str, float] = {}
     shots, ev = np.zeros((n_s, n_t), int), 0.0
     if feasible.any() and inventory.any():
-        for m in ("milp", "greedy"):
+        for m in ("milp", "greedy") if compare_methods else (method,):
             asg = assign(values, p_salvo, feasible, inventory, cap, method=m, max_shots_per_pair=n_looks[:, None])
             by_method[m] = float(asg.expected_value)
             if m == method:
                 shots, ev = asg.shots * n_salvo[:, None], float(asg.expected_value)
-    for j, a in enumerate(assessments):
+    for j, c in enumerate(threats):
         o = outcomes[j]
         if not o.engaged:
             continue
@@ -152,7 +196,7 @@ def engage(
             d = docs[i].model_copy(update={"looks": n // n_salvo[i], "kill_assessment_s": w.interceptor.kill_assessment_s})
             if d.looks == 1:
                 d = d.model_copy(update={"mode": "salvo"})
-            plan = d.plan(w.earliest_s, w.latest_s, w.flyout_at, float(a.decision.declared_at_s) + w.interceptor.launch_delay_s)
+            plan = d.plan(w.earliest_s, w.latest_s, w.flyout_at, float(c.commit_s) + w.interceptor.launch_delay_s)
             for look in plan:
                 looks.append((look.intercept_s, look.launch_s, i, look.shots))
         looks.sort()
@@ -186,10 +230,9 @@ def engage(
                 events.append(Event(t_int + spec.kill_assessment_s, "kill assessment", j, f"{bat.name}: target survives"))
         if not o.intercepted:
             o.leaked = True
-            tr = a.truth
-            if tr.impacted:
-                lat, lon = tr.flight.impact_lat_lon_deg
-                events.append(Event(float(tr.flight.t_impact_s[0]), "leaker impact", j, f"{lat[0]:.3f}, {lon[0]:.3f}"))
+            if c.impact is not None:
+                t_imp, lat, lon = c.impact
+                events.append(Event(t_imp, "leaker impact", j, f"{lat:.3f}, {lon:.3f}"))
     events.sort(key=lambda e: (e.t_s, e.threat))
     return EngagementResult(outcomes, events, shots, method, ev, by_method, fired)
 

@@ -43,6 +43,14 @@ which catalog figures it changes (``[overrides]``)::
     mode = "shoot-look-shoot"
     shots = 1
 
+    [dispersion]                    # what varies from trial to trial in a campaign (all optional)
+    launch_time_s = 30              # launch time: uniform within +- this many seconds
+    launch_site_km = 5              # launch point: east and north offsets, 1-sigma km
+    aim_km = 20                     # aim point: east and north offsets, 1-sigma km
+    performance = 0.02              # thrust and Isp of every stage: 1-sigma fraction
+    sensor_noise = 0.2              # each sensor's noise: log-normal factor, 1-sigma of its log
+    pk = true                       # each interceptor's SSPK drawn from its Beta
+
     [overrides]
     pk = { "gbi-ce2" = 0.56 }       # SSPK (the interceptor's `sspk`) per interceptor id
     interceptor = { thaad = { max_range_m = 250e3 } }
@@ -100,6 +108,7 @@ POINT_ALLOWED = "a place name (e.g. 'Sohae'), 'LAT,LON', or a [lat, lon] pair in
 MAX_LISTED_PROBLEMS = 20
 
 StrictFloat = Annotated[float, Strict()]
+StrictBool = Annotated[bool, Strict()]
 StrictInt = Annotated[int, Strict()]
 StrictStr = Annotated[str, Strict()]
 Point = Union[StrictStr, list[StrictFloat]]
@@ -313,6 +322,17 @@ class OverridesSection(_Model):
     )
 
 
+class DispersionSection(_Model):
+    """``[dispersion]``: what a campaign varies from trial to trial (a single run flies the scenario as given)."""
+
+    launch_time_s: StrictFloat = Field(default=0.0, ge=0, le=86_400, description="launch time: uniform within +- this many seconds")
+    launch_site_km: StrictFloat = Field(default=0.0, ge=0, le=500, description="launch point: east and north offsets, 1-sigma km")
+    aim_km: StrictFloat = Field(default=0.0, ge=0, le=500, description="aim point: east and north offsets, 1-sigma km")
+    performance: StrictFloat = Field(default=0.0, ge=0, le=0.2, description="thrust and specific impulse of every stage: 1-sigma fraction")
+    sensor_noise: StrictFloat = Field(default=0.0, ge=0, le=2.0, description="each sensor's noise: log-normal factor, 1-sigma of its logarithm")
+    pk: StrictBool = Field(default=True, description="draw each interceptor's SSPK from its Beta every trial")
+
+
 class Scenario(_Model):
     """A scenario file, validated. `resolved` gives the catalog objects the engine runs on."""
 
@@ -323,6 +343,7 @@ class Scenario(_Model):
     battery: Optional[list[BatteryEntry]] = Field(default=None, description="[[battery]]; omitted: every catalog fire unit")
     doctrine: DoctrineSection = Field(default_factory=DoctrineSection, description="[doctrine]")
     overrides: OverridesSection = Field(default_factory=OverridesSection, description="[overrides]")
+    dispersion: DispersionSection = Field(default_factory=DispersionSection, description="[dispersion]: campaign trial-to-trial variation")
 
     _source: str = PrivateAttr(default="<string>")
     _resolved: Any = PrivateAttr(default=None)  # a ResolvedScenario once resolved
@@ -394,6 +415,7 @@ class ResolvedScenario:
     doctrine: Doctrine
     doctrine_per_interceptor: dict[str, Doctrine] = field(default_factory=dict)
     interceptor_overrides: dict[str, dict[str, Any]] = field(default_factory=dict)
+    dispersion: dict[str, Any] = field(default_factory=dict)  # [dispersion], every field
 
     def threat_specs(self) -> list:
         """`bmdsim.engine.run.ThreatSpec` per missile: each entry's ``count`` expanded.
@@ -963,6 +985,7 @@ def _resolve(sc: Scenario, source: str) -> ResolvedScenario:
         name=sc.scenario.name, seed=sc.scenario.seed, description=sc.scenario.description, source=source,
         threats=tuple(threats), sensors=tuple(sensors), batteries=tuple(batteries), policy=policy,
         doctrine=doctrine, doctrine_per_interceptor=per, interceptor_overrides=ioverrides,
+        dispersion=sc.dispersion.model_dump(),
     )
 
 
@@ -1009,7 +1032,7 @@ def dump_scenario(sc: Scenario) -> str:
     lines = [f"{k} = []" for k in top]
     if lines:
         lines.append("")
-    for name in ("scenario", "policy", "doctrine", "overrides"):
+    for name in ("scenario", "policy", "doctrine", "overrides", "dispersion"):
         lines += _table(f"[{name}]", d[name]) + [""]
     for name in ("threat", "sensor", "battery"):
         for entry in d.get(name) or ():
@@ -1019,6 +1042,7 @@ def dump_scenario(sc: Scenario) -> str:
 
 __all__ = [
     "BatteryEntry",
+    "DispersionSection",
     "DoctrinePatch",
     "DoctrineSection",
     "OverridesSection",

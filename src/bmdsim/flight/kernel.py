@@ -22,9 +22,12 @@ Equations of motion in the inertial frame of ``earth.frames`` (ECI pinned to ECE
   which turns with the Earth: v_rel = v - omega x r.
 
 Integration: Dormand-Prince 5(4) with adaptive steps (Dormand & Prince, J. Comp. Appl. Math. 6,
-1980; step control as in Hairer, Norsett & Wanner, *Solving ODEs I*, II.4). Every discontinuity
-(pitch-program corners, staging, cutoff) is a step boundary. Impact is the root of the height
-above the ellipsoid (or sphere), found by secant (Illinois) iteration on exact RK steps to 1 mm.
+1980; PI step control as in Hairer, Norsett & Wanner, *Solving ODEs I*, II.4, with Gustafsson's
+predictive control outside the powered flight through the air). Every discontinuity
+(pitch-program corners, staging, cutoff) is a step boundary. A powered step that starts above
+``cfg[C_VACUUM_H]`` runs at the boost tolerances times ``cfg[C_VACUUM_FACTOR]``. Impact is the
+root of the height above the ellipsoid (or sphere), found by secant (Illinois) iteration on
+exact RK steps to 1 mm.
 Outputs on a time grid come from cubic Hermite interpolation within accepted steps.
 
 Each trajectory runs independently, in parallel over a numba ``prange``.
@@ -55,9 +58,9 @@ P_MASS, P_BETA = range(2)
 # Layout of ``cfg`` (shared by the batch)
 (
     C_OMEGA, C_J2, C_DRAG, C_SPHERE_R, C_RTOL, C_ATOL, C_TMAX, C_ORBIT_H,
-    C_RTOL_BOOST, C_ATOL_BOOST, C_ATOL_V, C_ATOL_V_BOOST,
-) = range(12)
-N_CFG = 12
+    C_RTOL_BOOST, C_ATOL_BOOST, C_ATOL_V, C_ATOL_V_BOOST, C_VACUUM_H, C_VACUUM_FACTOR,
+) = range(14)
+N_CFG = 14
 # Layout of ``summary[n, :]``
 O_STATUS, O_T_BURNOUT, O_T_IMPACT, O_APOGEE_H, O_T_APOGEE, O_NSTEPS, O_NREJECT = range(7)
 N_SUMMARY = 7
@@ -70,9 +73,14 @@ STATUS_FAILED = 3
 _PI_BETA = 0.04
 _PI_EXPO1 = 0.2 - 0.75 * _PI_BETA
 _PI_SAFE = 0.9
+_PI_INV_SAFE = 1.0 / _PI_SAFE
+_LN_1EM4 = math.log(1e-4)
+_LN_1EM2 = math.log(1e-2)
 
 _P0_PA = 101325.0
 _GAMMA_AIR = 1.4
+_K_J2 = 1.5 * J2_EARTH * WGS84_A_M * WGS84_A_M
+_INV_GAMMA_P0 = 1.0 / (_GAMMA_AIR * _P0_PA)
 
 # Dormand-Prince 5(4) tableau
 _C2, _C3, _C4, _C5 = 1.0 / 5.0, 3.0 / 10.0, 4.0 / 5.0, 8.0 / 9.0
@@ -121,44 +129,37 @@ def _height_for_air(x, y, z, r, inv_r2, sphere_r):
 
 
 @njit(cache=True, inline="always")
-def deriv(t, y, f, cfg, thrust_vac, thrust_loss, mdot, area, inv_beta, gd, up0, dir0):
-    """Time derivative of the state y = (r, v, m) into f.
+def _rhs(t, x, yy, z, vx, vy, vz, m, cfg, thrust_vac, k_loss, mdot, area, inv_beta, gd, up0, dir0):
+    """The acceleration and mass rate (ax, ay, az, dm) at (t, r, v, m): ``deriv`` in scalars.
 
-    thrust_vac > 0 means a motor burns (drag from C_D(M) * area); otherwise the body coasts and
-    drag uses inv_beta = 1 / beta. gd is the guidance row, up0/dir0 the launch vertical and the
-    horizontal unit vector toward the launch azimuth (ECI).
+    k_loss = thrust_loss / (gamma p0), so that the thrust is thrust_vac - k_loss rho a^2.
     """
-    x, yy, z = y[0], y[1], y[2]
-    vx, vy, vz = y[3], y[4], y[5]
-    m = y[6]
     # one division and one square root for the whole gravity field (latency-bound chain)
     r2 = x * x + yy * yy + z * z
     inv_r2 = 1.0 / r2
     inv_r = math.sqrt(inv_r2)
     r = r2 * inv_r
     mu_r3 = MU_EARTH_M3_S2 * inv_r2 * inv_r
-    ax = -mu_r3 * x
-    ay = -mu_r3 * yy
-    az = -mu_r3 * z
     if cfg[C_J2] != 0.0:
-        k = 1.5 * J2_EARTH * (WGS84_A_M * WGS84_A_M) * inv_r2
+        k = _K_J2 * inv_r2
         zr2 = 5.0 * z * z * inv_r2
-        ax += -mu_r3 * x * k * (1.0 - zr2)
-        ay += -mu_r3 * yy * k * (1.0 - zr2)
-        az += -mu_r3 * z * k * (3.0 - zr2)
+        g_xy = mu_r3 * (1.0 + k * (1.0 - zr2))
+        g_z = mu_r3 * (1.0 + k * (3.0 - zr2))
+    else:
+        g_xy = mu_r3
+        g_z = mu_r3
+    ax = -g_xy * x
+    ay = -g_xy * yy
+    az = -g_z * z
     dm = 0.0
-    h = -1.0
     rho = 0.0
     snd = 340.0
     if cfg[C_DRAG] != 0.0 and r < WGS84_A_M + 1.0e6:
         h = _height_for_air(x, yy, z, r, inv_r2, cfg[C_SPHERE_R])
         if h < 1.0e6:
             rho, snd = density_and_sound_speed(h)
+    inv_m = 1.0
     if thrust_vac > 0.0:
-        thrust = thrust_vac
-        if rho > 0.0:
-            p = rho * snd * snd / _GAMMA_AIR
-            thrust = thrust_vac - thrust_loss * p / _P0_PA
         tv = gd[G_TVERT]
         tp = gd[G_TPITCH]
         if t <= tv:
@@ -175,7 +176,10 @@ def deriv(t, y, f, cfg, thrust_vac, thrust_loss, mdot, area, inv_beta, gd, up0, 
             th = gd[G_THETA] * (t - tv) / tp
             c, s = math.cos(th), math.sin(th)
         inv_m = 1.0 / m
-        a_t = thrust * inv_m
+        # thrust / m, with the ambient-pressure loss; rho last, it comes last (exp)
+        a_t = thrust_vac * inv_m
+        if rho > 0.0:
+            a_t -= (k_loss * inv_m * snd * snd) * rho
         ax += a_t * (c * up0[0] + s * dir0[0])
         ay += a_t * (c * up0[1] + s * dir0[1])
         az += a_t * (c * up0[2] + s * dir0[2])
@@ -190,13 +194,29 @@ def deriv(t, y, f, cfg, thrust_vac, thrust_loss, mdot, area, inv_beta, gd, up0, 
             k_d = drag_coefficient(vrel / snd) * area * inv_m
         else:
             k_d = inv_beta
-        q = 0.5 * rho * vrel * k_d
+        q = (0.5 * vrel * k_d) * rho
         ax -= q * rx
         ay -= q * ry
         az -= q * rz
-    f[0] = vx
-    f[1] = vy
-    f[2] = vz
+    return ax, ay, az, dm
+
+
+@njit(cache=True, inline="always")
+def deriv(t, y, f, cfg, thrust_vac, thrust_loss, mdot, area, inv_beta, gd, up0, dir0):
+    """Time derivative of the state y = (r, v, m) into f.
+
+    thrust_vac > 0 means a motor burns (drag from C_D(M) * area); otherwise the body coasts and
+    drag uses inv_beta = 1 / beta. gd is the guidance row, up0/dir0 the launch vertical and the
+    horizontal unit vector toward the launch azimuth (ECI). The thrust is thrust_vac minus
+    thrust_loss times the ambient pressure over p0.
+    """
+    ax, ay, az, dm = _rhs(
+        t, y[0], y[1], y[2], y[3], y[4], y[5], y[6], cfg, thrust_vac, thrust_loss * _INV_GAMMA_P0,
+        mdot, area, inv_beta, gd, up0, dir0,
+    )
+    f[0] = y[3]
+    f[1] = y[4]
+    f[2] = y[5]
     f[3] = ax
     f[4] = ay
     f[5] = az
@@ -204,38 +224,77 @@ def deriv(t, y, f, cfg, thrust_vac, thrust_loss, mdot, area, inv_beta, gd, up0, 
 
 
 @njit(cache=True, inline="always")
-def rk_step(t, y, f0, hstep, k, ynew, err, cfg, tv, tl, md, ar, ib, gd, up0, dir0):
+def rk_step(t, y, f0, hstep, fnew, ynew, err, cfg, tv, tl, md, ar, ib, gd, up0, dir0):
     """One Dormand-Prince step of size hstep from (t, y) with f0 = f(t, y).
 
-    Writes the 5th-order solution to ynew, its derivative to k[6] (first-same-as-last), and the
-    embedded error estimate to err.
+    Writes the 5th-order solution to ynew, its derivative to fnew (first-same-as-last), and the
+    embedded error estimate to err. tl is k_loss (see ``_rhs``). The stages live in scalars (the
+    position rates are the stage velocities; the mass rate is constant within a segment).
     """
-    n = 7
-    tmp = k[5]  # scratch row, overwritten in order below
-    for i in range(n):
-        tmp[i] = y[i] + hstep * _A21 * f0[i]
-    deriv(t + _C2 * hstep, tmp, k[0], cfg, tv, tl, md, ar, ib, gd, up0, dir0)
-    for i in range(n):
-        tmp[i] = y[i] + hstep * (_A31 * f0[i] + _A32 * k[0, i])
-    deriv(t + _C3 * hstep, tmp, k[1], cfg, tv, tl, md, ar, ib, gd, up0, dir0)
-    for i in range(n):
-        tmp[i] = y[i] + hstep * (_A41 * f0[i] + _A42 * k[0, i] + _A43 * k[1, i])
-    deriv(t + _C4 * hstep, tmp, k[2], cfg, tv, tl, md, ar, ib, gd, up0, dir0)
-    for i in range(n):
-        tmp[i] = y[i] + hstep * (_A51 * f0[i] + _A52 * k[0, i] + _A53 * k[1, i] + _A54 * k[2, i])
-    deriv(t + _C5 * hstep, tmp, k[3], cfg, tv, tl, md, ar, ib, gd, up0, dir0)
-    for i in range(n):
-        tmp[i] = y[i] + hstep * (
-            _A61 * f0[i] + _A62 * k[0, i] + _A63 * k[1, i] + _A64 * k[2, i] + _A65 * k[3, i]
-        )
-    deriv(t + hstep, tmp, k[4], cfg, tv, tl, md, ar, ib, gd, up0, dir0)
-    for i in range(n):
-        ynew[i] = y[i] + hstep * (_B1 * f0[i] + _B3 * k[1, i] + _B4 * k[2, i] + _B5 * k[3, i] + _B6 * k[4, i])
-    deriv(t + hstep, ynew, k[6], cfg, tv, tl, md, ar, ib, gd, up0, dir0)
-    for i in range(n):
-        err[i] = hstep * (
-            _E1 * f0[i] + _E3 * k[1, i] + _E4 * k[2, i] + _E5 * k[3, i] + _E6 * k[4, i] + _E7 * k[6, i]
-        )
+    h = hstep
+    x0, y0, z0, u0, v0, w0, m0 = y[0], y[1], y[2], y[3], y[4], y[5], y[6]
+    # stage 1 = f0
+    p1, q1, r1 = f0[0], f0[1], f0[2]
+    a1, b1, c1, d1 = f0[3], f0[4], f0[5], f0[6]
+    # stage 2
+    s = h * _A21
+    x, yy, z = x0 + s * p1, y0 + s * q1, z0 + s * r1
+    p2, q2, r2 = u0 + s * a1, v0 + s * b1, w0 + s * c1
+    a2, b2, c2, d2 = _rhs(t + _C2 * h, x, yy, z, p2, q2, r2, m0 + s * d1, cfg, tv, tl, md, ar, ib, gd, up0, dir0)
+    # stage 3
+    x = x0 + h * (_A31 * p1 + _A32 * p2)
+    yy = y0 + h * (_A31 * q1 + _A32 * q2)
+    z = z0 + h * (_A31 * r1 + _A32 * r2)
+    p3 = u0 + h * (_A31 * a1 + _A32 * a2)
+    q3 = v0 + h * (_A31 * b1 + _A32 * b2)
+    r3 = w0 + h * (_A31 * c1 + _A32 * c2)
+    mm = m0 + h * (_A31 * d1 + _A32 * d2)
+    a3, b3, c3, d3 = _rhs(t + _C3 * h, x, yy, z, p3, q3, r3, mm, cfg, tv, tl, md, ar, ib, gd, up0, dir0)
+    # stage 4
+    x = x0 + h * (_A41 * p1 + _A42 * p2 + _A43 * p3)
+    yy = y0 + h * (_A41 * q1 + _A42 * q2 + _A43 * q3)
+    z = z0 + h * (_A41 * r1 + _A42 * r2 + _A43 * r3)
+    p4 = u0 + h * (_A41 * a1 + _A42 * a2 + _A43 * a3)
+    q4 = v0 + h * (_A41 * b1 + _A42 * b2 + _A43 * b3)
+    r4 = w0 + h * (_A41 * c1 + _A42 * c2 + _A43 * c3)
+    mm = m0 + h * (_A41 * d1 + _A42 * d2 + _A43 * d3)
+    a4, b4, c4, d4 = _rhs(t + _C4 * h, x, yy, z, p4, q4, r4, mm, cfg, tv, tl, md, ar, ib, gd, up0, dir0)
+    # stage 5
+    x = x0 + h * (_A51 * p1 + _A52 * p2 + _A53 * p3 + _A54 * p4)
+    yy = y0 + h * (_A51 * q1 + _A52 * q2 + _A53 * q3 + _A54 * q4)
+    z = z0 + h * (_A51 * r1 + _A52 * r2 + _A53 * r3 + _A54 * r4)
+    p5 = u0 + h * (_A51 * a1 + _A52 * a2 + _A53 * a3 + _A54 * a4)
+    q5 = v0 + h * (_A51 * b1 + _A52 * b2 + _A53 * b3 + _A54 * b4)
+    r5 = w0 + h * (_A51 * c1 + _A52 * c2 + _A53 * c3 + _A54 * c4)
+    mm = m0 + h * (_A51 * d1 + _A52 * d2 + _A53 * d3 + _A54 * d4)
+    a5, b5, c5, d5 = _rhs(t + _C5 * h, x, yy, z, p5, q5, r5, mm, cfg, tv, tl, md, ar, ib, gd, up0, dir0)
+    # stage 6
+    x = x0 + h * (_A61 * p1 + _A62 * p2 + _A63 * p3 + _A64 * p4 + _A65 * p5)
+    yy = y0 + h * (_A61 * q1 + _A62 * q2 + _A63 * q3 + _A64 * q4 + _A65 * q5)
+    z = z0 + h * (_A61 * r1 + _A62 * r2 + _A63 * r3 + _A64 * r4 + _A65 * r5)
+    p6 = u0 + h * (_A61 * a1 + _A62 * a2 + _A63 * a3 + _A64 * a4 + _A65 * a5)
+    q6 = v0 + h * (_A61 * b1 + _A62 * b2 + _A63 * b3 + _A64 * b4 + _A65 * b5)
+    r6 = w0 + h * (_A61 * c1 + _A62 * c2 + _A63 * c3 + _A64 * c4 + _A65 * c5)
+    mm = m0 + h * (_A61 * d1 + _A62 * d2 + _A63 * d3 + _A64 * d4 + _A65 * d5)
+    a6, b6, c6, d6 = _rhs(t + h, x, yy, z, p6, q6, r6, mm, cfg, tv, tl, md, ar, ib, gd, up0, dir0)
+    # 5th-order solution (stage 2 has no weight)
+    x = x0 + h * (_B1 * p1 + _B3 * p3 + _B4 * p4 + _B5 * p5 + _B6 * p6)
+    yy = y0 + h * (_B1 * q1 + _B3 * q3 + _B4 * q4 + _B5 * q5 + _B6 * q6)
+    z = z0 + h * (_B1 * r1 + _B3 * r3 + _B4 * r4 + _B5 * r5 + _B6 * r6)
+    p7 = u0 + h * (_B1 * a1 + _B3 * a3 + _B4 * a4 + _B5 * a5 + _B6 * a6)
+    q7 = v0 + h * (_B1 * b1 + _B3 * b3 + _B4 * b4 + _B5 * b5 + _B6 * b6)
+    r7 = w0 + h * (_B1 * c1 + _B3 * c3 + _B4 * c4 + _B5 * c5 + _B6 * c6)
+    mm = m0 + h * (_B1 * d1 + _B3 * d3 + _B4 * d4 + _B5 * d5 + _B6 * d6)
+    a7, b7, c7, d7 = _rhs(t + h, x, yy, z, p7, q7, r7, mm, cfg, tv, tl, md, ar, ib, gd, up0, dir0)
+    ynew[0], ynew[1], ynew[2], ynew[3], ynew[4], ynew[5], ynew[6] = x, yy, z, p7, q7, r7, mm
+    fnew[0], fnew[1], fnew[2], fnew[3], fnew[4], fnew[5], fnew[6] = p7, q7, r7, a7, b7, c7, d7
+    err[0] = h * (_E1 * p1 + _E3 * p3 + _E4 * p4 + _E5 * p5 + _E6 * p6 + _E7 * p7)
+    err[1] = h * (_E1 * q1 + _E3 * q3 + _E4 * q4 + _E5 * q5 + _E6 * q6 + _E7 * q7)
+    err[2] = h * (_E1 * r1 + _E3 * r3 + _E4 * r4 + _E5 * r5 + _E6 * r6 + _E7 * r7)
+    err[3] = h * (_E1 * a1 + _E3 * a3 + _E4 * a4 + _E5 * a5 + _E6 * a6 + _E7 * a7)
+    err[4] = h * (_E1 * b1 + _E3 * b3 + _E4 * b4 + _E5 * b5 + _E6 * b6 + _E7 * b7)
+    err[5] = h * (_E1 * c1 + _E3 * c3 + _E4 * c4 + _E5 * c5 + _E6 * c6 + _E7 * c7)
+    err[6] = 0.0
 
 
 @njit(cache=True, inline="always")
@@ -273,7 +332,7 @@ def _integrate(
     y and f (= f(t, y)) are updated in place. Impact is looked for only when allow_impact.
     Tracks the apogee in summ; writes grid outputs into rec.
     """
-    k = work[0:7]
+    fnew = work[6]
     ynew = work[7]
     err = work[8]
     ytmp = work[9]
@@ -284,16 +343,32 @@ def _integrate(
     # PI step-size control as in Hairer's DOPRI5 (Hairer, Norsett & Wanner, II.4 and IV.2):
     # h_new = h * safe * err^-(0.2 - 0.75 beta) * err_old^beta, growth within [0.2, 10],
     # and no growth right after a rejection
-    facold = 1e-4
+    ln_facold = _LN_1EM4
     rejected = False
+    # Gustafsson's predictive control on top (Hairer & Wanner, Solving ODEs II, IV.8, (8.25)):
+    # the error constant err / h^5 extrapolated from the last two accepted steps. It saves the
+    # rejections where that constant trends (a burn's thrust over the falling mass; the air
+    # thickening on reentry), but costs steps in the boost through the air, where the tables
+    # behind drag and thrust make it jitter: it is off there.
+    h_acc = -1.0  # last accepted step (-1: none yet in this segment) and log of its error
+    ln_acc = 0.0
+    powered = tv > 0.0
+    h_vacuum = cfg[C_VACUUM_H] if powered else -1.0
+    inv_factor = 1.0 / cfg[C_VACUUM_FACTOR]
     while t < t_end:
         last = False
         if t + hstep >= t_end:
             hstep = t_end - t
             last = True
-        rk_step(t, y, f, hstep, k, ynew, err, cfg, tv, tl, md, ar, ib, gd, up0, dir0)
+        rk_step(t, y, f, hstep, fnew, ynew, err, cfg, tv, tl, md, ar, ib, gd, up0, dir0)
         en = _error_norm(err, y, ynew, rtol, atol, atol_v)
-        fac11 = en ** _PI_EXPO1
+        in_air = h_old < h_vacuum  # a powered step from inside the air (always False coasting)
+        if powered and not in_air:
+            # burning above the air: the boost tolerances relaxed (Tolerances.boost_vacuum_factor)
+            en *= inv_factor
+        # err^a * err_old^-b as one exp of logs (two pow calls cost as much as a derivative)
+        ln_en = math.log(en) if en > 0.0 else -1.0e3
+        fac11 = math.exp(_PI_EXPO1 * ln_en)
         if en > 1.0 and hstep > 1e-6:
             hstep /= min(5.0, fac11 / _PI_SAFE)
             summ[O_NREJECT] += 1
@@ -313,12 +388,12 @@ def _integrate(
             lo, hi = 0.0, 1.0
             for _ in range(40):
                 mid = 0.5 * (lo + hi)
-                _hermite(y, f, ynew, k[6], hstep, mid, ytmp)
+                _hermite(y, f, ynew, fnew, hstep, mid, ytmp)
                 if ytmp[0] * ytmp[3] + ytmp[1] * ytmp[4] + ytmp[2] * ytmp[5] > 0.0:
                     lo = mid
                 else:
                     hi = mid
-            _hermite(y, f, ynew, k[6], hstep, 0.5 * (lo + hi), ytmp)
+            _hermite(y, f, ynew, fnew, hstep, 0.5 * (lo + hi), ytmp)
             ha = height_of(ytmp[0], ytmp[1], ytmp[2], sphere_r)
             if ha > summ[O_APOGEE_H]:
                 summ[O_APOGEE_H] = ha
@@ -332,7 +407,7 @@ def _integrate(
             c_s = hstep
             for _ in range(60):
                 c_s = b_s - fb * (b_s - a_s) / (fb - fa)
-                rk_step(t, y, f, c_s, k, ynew, err, cfg, tv, tl, md, ar, ib, gd, up0, dir0)
+                rk_step(t, y, f, c_s, fnew, ynew, err, cfg, tv, tl, md, ar, ib, gd, up0, dir0)
                 fc = height_of(ynew[0], ynew[1], ynew[2], sphere_r)
                 if abs(fc) < 1e-3:
                     break
@@ -359,22 +434,28 @@ def _integrate(
                 if tj > t_new + 1e-9:
                     break
                 if tj >= t - 1e-9:
-                    _hermite(y, f, ynew, k[6], hstep, (tj - t) / hstep if hstep > 0 else 1.0, ytmp)
+                    _hermite(y, f, ynew, fnew, hstep, (tj - t) / hstep if hstep > 0 else 1.0, ytmp)
                     for i in range(6):
                         rec[j, i] = ytmp[i]
                 j += 1
         for i in range(7):
             y[i] = ynew[i]
-            f[i] = k[6, i]
+            f[i] = fnew[i]
         t = t_new
         h_old = h_new
         if impacted:
             return t, hstep, True
         if last:
             break
-        fac = fac11 / facold**_PI_BETA / _PI_SAFE  # h shrinks by this factor
+        fac = math.exp(_PI_EXPO1 * ln_en - _PI_BETA * ln_facold) * _PI_INV_SAFE  # h shrinks by this factor
+        if h_acc > 0.0 and not in_air:
+            fgus = (h_acc / hstep) * math.exp(0.2 * (2.0 * ln_en - ln_acc)) * _PI_INV_SAFE
+            fgus = max(0.1, min(5.0, fgus))
+            fac = max(fac, fgus)
+        h_acc = hstep
+        ln_acc = max(ln_en, _LN_1EM2)
         fac = max(0.1, min(5.0, fac))
-        facold = max(en, 1e-4)
+        ln_facold = max(ln_en, _LN_1EM4)
         h_next = hstep / fac
         if rejected:
             h_next = min(h_next, hstep)
@@ -448,7 +529,7 @@ def _fly_one(n, cfg, launch, stages, payload, guidance, summ, bo, imp, sep, rec,
                 continue
             deriv(t, y, f, cfg, thrust, stages[n, s, S_LOSS], mdot, stages[n, s, S_AREA], inv_beta, gd, up0, dir0)
             t, hstep, hit = _integrate(
-                t, y, f, tm, hstep, cfg, thrust, stages[n, s, S_LOSS], mdot, stages[n, s, S_AREA],
+                t, y, f, tm, hstep, cfg, thrust, stages[n, s, S_LOSS] * _INV_GAMMA_P0, mdot, stages[n, s, S_AREA],
                 inv_beta, gd, up0, dir0, rec, t_out0, dt_out, summ, work, t > 5.0,
                 cfg[C_RTOL_BOOST], cfg[C_ATOL_BOOST], cfg[C_ATOL_V_BOOST],
             )

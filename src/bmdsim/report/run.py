@@ -68,15 +68,22 @@ def print_run(console, result: RunResult, *, show_assessments: bool = False) -> 
     )
 
 
-def write_outputs(result: RunResult, out_dir) -> list[str]:
-    """result.json and the pictures: map, altitude against time, engagement timeline."""
+def write_outputs(result: RunResult, out_dir, scenario_toml: str | None = None) -> list[str]:
+    """result.json and the pictures: map, altitude against time, engagement timeline.
+
+    scenario_toml: the scenario's text, recorded in result.json (``scenario_toml``) so that
+    ``bmdsim export`` can run it again (same seed, same numbers) for the trajectories.
+    """
     from bmdsim.report import plots
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     paths = []
     p = out / "result.json"
-    p.write_text(json.dumps(result.as_json(), indent=2))
+    saved = result.as_json()
+    if scenario_toml is not None:
+        saved["scenario_toml"] = scenario_toml
+    p.write_text(json.dumps(saved, indent=2))
     paths.append(str(p))
 
     rows = result.threat_rows()
@@ -179,7 +186,7 @@ def demo_scenarios(console, out_dir=None) -> list[RunResult]:
         result = run_resolved(sc)
         print_run(console, result)
         if out_dir is not None:
-            paths = write_outputs(result, Path(out_dir) / name.removesuffix(".toml"))
+            paths = write_outputs(result, Path(out_dir) / name.removesuffix(".toml"), scenario_toml=text)
             console.print("pictures: " + ", ".join(p for p in paths if p.endswith(".png")))
         results.append(result)
     return results

@@ -24,11 +24,19 @@ Means are formed as x_0 + sum W_i (x_i - x_0) (equal to sum W_i x_i since sum W_
 keeps the sums of 7,000-km positions from cancelling.
 
 Kernels ``*_1`` act on one track in place; ``ekf_predict`` etc. run K tracks in parallel.
+``tracking.track`` runs the EKF through ``ekf_predict_flat`` / ``ekf_update_flat``, which keep a
+track's state and all their work in one flat array allocated once per track (``ekf_work``):
+numba reference-counts every array a kernel receives or slices with an atomic operation, which
+would cost more than the arithmetic of these 6-state kernels. They take the sums in the order of
+the dense products (the terms they skip, H's velocity block and I's off-diagonal, are exact
+zeros), so they give the same numbers as dense algebra would, bit for bit. The UKF's ``*_ws``
+kernels reuse the arrays of ``filter_work``.
 """
 
 from __future__ import annotations
 
 import math
+from collections import namedtuple
 from dataclasses import dataclass
 
 import numpy as np
@@ -37,11 +45,15 @@ from numba import njit, prange
 from bmdsim.errors import BmdsimInputError
 from bmdsim.tracking.models import (
     DEFAULT_MODEL,
+    N_PW,
+    PW_S,
+    RADAR,
     MotionModel,
+    _h_s,
     add_q_1,
     az_index,
     h_1,
-    propagate_1,
+    propagate_flat,
     propagate_ws,
     propagation_work,
     site_basis,
@@ -50,6 +62,35 @@ from bmdsim.tracking.models import (
 
 N_X = 6
 N_SIGMA = 2 * N_X + 1
+
+# Work arrays of the UKF kernels, allocated once per track (``filter_work()``) and reused by every
+# predict and update (the *_ws kernels allocate nothing).
+FilterWork = namedtuple("FilterWork", [
+    "phi", "qpv", "q3", "T",  # prediction: Phi (unused by the UKF), process noise, its dummy, 6 x 6 work
+    "rows", "jac", "w",  # models.propagate_ws (``models.propagation_work()``)
+    "H", "nu", "S", "Si", "L", "Li", "Kg",  # update
+    "chi", "Y", "Zs", "dz", "zm", "xm", "Pxz",  # sigma points and their images
+])
+
+# Layout of the EKF's flat work array (``ekf_work()``): numba reference-counts every array a
+# kernel receives or slices (an atomic operation each), which would cost more than the
+# arithmetic of these small matrices, so the EKF keeps its state and all its work in one array.
+E_PROP = 0  # models.propagate_flat's work (the 42-state and RK4 stages)
+E_X = E_PROP + N_PW  # state (6)
+E_P = E_X + 6  # covariance (6 x 6, row-major)
+E_T = E_P + 36  # 6 x 6 work
+E_ZP = E_T + 36  # predicted measurement (m)
+E_H = E_ZP + 3  # position block of H (m x 3; H's velocity block is zero)
+E_NU = E_H + 9  # innovation (m)
+E_PHT = E_NU + 3  # P H^T (6 x m, row stride 3)
+E_S = E_PHT + 18  # innovation covariance (m x m, row stride 3)
+E_SI = E_S + 9  # its inverse
+E_L = E_SI + 9  # Cholesky factor
+E_LI = E_L + 9  # its inverse
+E_K = E_LI + 9  # gain (6 x m, row stride 3)
+E_KH = E_K + 18  # columns 0-2 of I - K H (6 x 3)
+E_KR = E_KH + 18  # 6 x 3 work
+N_E = E_KR + 18
 
 
 @dataclass(frozen=True)
@@ -102,10 +143,17 @@ def cholesky_1(A, n, L):
 @njit(cache=True)
 def inv_spd_1(A, n, out):
     """Inverse of the symmetric positive definite A[:n, :n] into out (Cholesky); False if not SPD."""
-    L = np.empty((n, n))
+    return inv_spd_ws(A, n, out, np.empty((n, n)), np.empty((n, n)))
+
+
+@njit(cache=True)
+def inv_spd_ws(A, n, out, L, Li):
+    """inv_spd_1 with work arrays L, Li (at least n x n)."""
     if not cholesky_1(A, n, L):
         return False
-    Li = np.zeros((n, n))  # L^-1, lower
+    for i in range(n):
+        for j in range(n):
+            Li[i, j] = 0.0  # L^-1, lower
     for j in range(n):
         Li[j, j] = 1.0 / L[j, j]
         for i in range(j + 1, n):
@@ -132,42 +180,101 @@ def symmetrize_1(P):
             P[j, i] = a
 
 
-@njit(cache=True)
-def _sandwich(A, P, out):
-    """out = A P A^T (6 x 6)."""
-    T = np.empty((6, 6))
-    for i in range(6):
-        for j in range(6):
-            s = 0.0
-            for k in range(6):
-                s += A[i, k] * P[k, j]
-            T[i, j] = s
-    for i in range(6):
-        for j in range(6):
-            s = 0.0
-            for k in range(6):
-                s += T[i, k] * A[j, k]
-            out[i, j] = s
-
-
 # ----------------------------------------------------------------------------------- EKF
+
+
+@njit(cache=True)
+def filter_work():
+    """Work arrays for the UKF's *_ws kernels (``FilterWork``), reusable across calls."""
+    rows, jac, w = propagation_work()
+    return FilterWork(
+        np.empty((6, 6)), np.empty(3), np.empty(3), np.empty((6, 6)),
+        rows, jac, w,
+        np.zeros((3, 6)), np.empty(3), np.empty((3, 3)), np.empty((3, 3)), np.empty((3, 3)), np.empty((3, 3)),
+        np.empty((6, 3)),
+        np.empty((N_SIGMA, 6)), np.empty((N_SIGMA, 6)), np.empty((N_SIGMA, 3)), np.empty((N_SIGMA, 3)),
+        np.empty(3), np.empty(6), np.empty((6, 3)),
+    )
+
+
+@njit(cache=True)
+def ekf_work():
+    """The EKF's flat work array (layout E_*), holding the track's state x (E_X) and P (E_P)."""
+    return np.zeros(N_E)
+
+
+@njit(cache=True)
+def ekf_set(wb, x, P):
+    """Copy x (6) and P (6, 6) into the EKF work array."""
+    for i in range(6):
+        wb[E_X + i] = x[i]
+        for j in range(6):
+            wb[E_P + 6 * i + j] = P[i, j]
+
+
+@njit(cache=True)
+def ekf_get(wb, x, P):
+    """Copy the EKF work array's state into x (6) and P (6, 6)."""
+    for i in range(6):
+        x[i] = wb[E_X + i]
+        for j in range(6):
+            P[i, j] = wb[E_P + 6 * i + j]
 
 
 @njit(cache=True)
 def ekf_predict_1(x, P, t0, t1, boost, cfg, mp):
     """EKF prediction of one track from t0 to t1, in place."""
-    x1 = np.empty(6)
-    phi = np.empty((6, 6))
-    qpv = np.empty(3)
-    propagate_1(t0, x, t1, boost, cfg, mp, True, x1, phi, qpv)
-    Pn = np.empty((6, 6))
-    _sandwich(phi, P, Pn)
-    add_q_1(Pn, qpv)
-    symmetrize_1(Pn)
+    wb = ekf_work()
+    ekf_set(wb, x, P)
+    ekf_predict_flat(wb, t0, t1, boost, cfg, mp)
+    ekf_get(wb, x, P)
+
+
+@njit(cache=True)
+def ekf_predict_flat(wb, t0, t1, boost, cfg, mp):
+    """EKF prediction of the track in the work array wb (``ekf_work()``) from t0 to t1."""
+    s = E_PROP + PW_S
     for i in range(6):
-        x[i] = x1[i]
+        wb[s + i] = wb[E_X + i]
+    qa, qb, qc = propagate_flat(t0, t1, boost, cfg, mp, True, wb, E_PROP)
+    phi = s + 6
+    P = E_P
+    T = E_T
+    # P <- Phi P Phi^T + Q, symmetrised: T = Phi P, P = T Phi^T
+    for i in range(6):
+        r = phi + 6 * i
+        a0, a1, a2, a3, a4, a5 = wb[r], wb[r + 1], wb[r + 2], wb[r + 3], wb[r + 4], wb[r + 5]
         for j in range(6):
-            P[i, j] = Pn[i, j]
+            wb[T + 6 * i + j] = (
+                a0 * wb[P + j] + a1 * wb[P + 6 + j] + a2 * wb[P + 12 + j]
+                + a3 * wb[P + 18 + j] + a4 * wb[P + 24 + j] + a5 * wb[P + 30 + j]
+            )
+    for i in range(6):
+        r = T + 6 * i
+        a0, a1, a2, a3, a4, a5 = wb[r], wb[r + 1], wb[r + 2], wb[r + 3], wb[r + 4], wb[r + 5]
+        for j in range(6):
+            c = phi + 6 * j
+            wb[P + 6 * i + j] = (
+                a0 * wb[c] + a1 * wb[c + 1] + a2 * wb[c + 2] + a3 * wb[c + 3] + a4 * wb[c + 4] + a5 * wb[c + 5]
+            )
+    for i in range(3):
+        wb[P + 7 * i] += qa
+        wb[P + 6 * i + i + 3] += qb
+        wb[P + 6 * (i + 3) + i] += qb
+        wb[P + 7 * (i + 3)] += qc
+    _symmetrize_flat(wb, P)
+    for i in range(6):
+        wb[E_X + i] = wb[s + i]
+
+
+@njit(cache=True, inline="always")
+def _symmetrize_flat(wb, P):
+    """symmetrize_1 of the 6 x 6 matrix at wb[P]."""
+    for i in range(6):
+        for j in range(i + 1, 6):
+            a = 0.5 * (wb[P + 6 * i + j] + wb[P + 6 * j + i])
+            wb[P + 6 * i + j] = a
+            wb[P + 6 * j + i] = a
 
 
 @njit(cache=True)
@@ -176,68 +283,166 @@ def ekf_update_1(x, P, t, kind, z, R, site, B, omega):
     (normalised innovation squared), NaN if S was not positive definite (no update).
 
     site: the sensor's ECEF position, B its ENU basis (``models.site_basis``)."""
-    zp = np.empty(3)
-    H = np.zeros((3, 6))
-    m = h_1(x, t, kind, site, B, omega, zp, H, True)
-    nu = np.empty(m)
-    for i in range(m):
-        nu[i] = z[i] - zp[i]
-    a = az_index(kind)
-    nu[a] = wrap_pi(nu[a])
-    PHt = np.zeros((6, m))
-    for i in range(6):
-        for j in range(m):
+    wb = ekf_work()
+    ekf_set(wb, x, P)
+    z1 = np.empty((1, 3))
+    R1 = np.empty((1, 3, 3))
+    site1 = np.empty((1, 3))
+    B1 = np.empty((1, 3, 3))
+    m = 3 if kind == RADAR else 2
+    for i in range(3):
+        z1[0, i] = z[i] if i < m else 0.0
+        site1[0, i] = site[i]
+        for j in range(3):
+            R1[0, i, j] = R[i, j] if (i < m and j < m) else 0.0
+            B1[0, i, j] = B[i, j]
+    nis = ekf_update_flat(wb, t, kind, z1, R1, site1, B1, 0, 0, omega)
+    ekf_get(wb, x, P)
+    return nis
+
+
+@njit(cache=True)
+def _inv_spd_flat(wb, a, n, out, L, Li):
+    """inv_spd_1 of the n x n (n <= 3) matrix at wb[a] (row stride 3) into wb[out], work at
+    wb[L] and wb[Li]; False if not positive definite."""
+    for i in range(n):
+        for j in range(n):
+            wb[L + 3 * i + j] = 0.0
+            wb[Li + 3 * i + j] = 0.0
+    for j in range(n):  # Cholesky (cholesky_1)
+        s = wb[a + 4 * j]
+        for k in range(j):
+            s -= wb[L + 3 * j + k] * wb[L + 3 * j + k]
+        if not (s > 0.0):
+            return False
+        wb[L + 4 * j] = math.sqrt(s)
+        for i in range(j + 1, n):
+            s = wb[a + 3 * i + j]
+            for k in range(j):
+                s -= wb[L + 3 * i + k] * wb[L + 3 * j + k]
+            wb[L + 3 * i + j] = s / wb[L + 4 * j]
+    for j in range(n):  # L^-1, lower
+        wb[Li + 4 * j] = 1.0 / wb[L + 4 * j]
+        for i in range(j + 1, n):
             s = 0.0
-            for k in range(6):
-                s += P[i, k] * H[j, k]
-            PHt[i, j] = s
-    S = np.empty((m, m))
+            for k in range(j, i):
+                s -= wb[L + 3 * i + k] * wb[Li + 3 * k + j]
+            wb[Li + 3 * i + j] = s / wb[L + 4 * i]
+    for i in range(n):  # L^-T L^-1
+        for j in range(n):
+            s = 0.0
+            for k in range(max(i, j), n):
+                s += wb[Li + 3 * k + i] * wb[Li + 3 * k + j]
+            wb[out + 3 * i + j] = s
+    return True
+
+
+@njit(cache=True)
+def ekf_update_flat(wb, t, kind, z, R, site, B, d, bd, omega):
+    """EKF update (Joseph form) of the track in the work array wb (``ekf_work()``) with
+    detection d of the arrays z (M, 3), R (M, 3, 3), site (M, 3) and the basis B[bd] of
+    B (U, 3, 3) (the rows of ekf_update_1's arguments); returns the NIS, NaN if S was not
+    positive definite (no update).
+
+    h depends on the position only (H's velocity block is zero), so the products with H run
+    over its 3 position columns, and I - K H differs from I in its first 3 columns only; the
+    sums keep the order of the dense products (the skipped terms are exact zeros)."""
+    rng, az, el, r0, r1, r2, a0, a1, a2, e0, e1, e2 = _h_s(
+        wb[E_X], wb[E_X + 1], wb[E_X + 2], t, site[d, 0], site[d, 1], site[d, 2],
+        B[bd, 0, 0], B[bd, 0, 1], B[bd, 0, 2], B[bd, 1, 0], B[bd, 1, 1], B[bd, 1, 2],
+        B[bd, 2, 0], B[bd, 2, 1], B[bd, 2, 2], omega, True,
+    )
+    H = E_H
+    if kind == RADAR:
+        m = 3
+        wb[E_ZP] = rng
+        wb[H] = r0
+        wb[H + 1] = r1
+        wb[H + 2] = r2
+        o = 1
+    else:
+        m = 2
+        o = 0
+    wb[E_ZP + o] = az
+    wb[E_ZP + o + 1] = el
+    wb[H + 3 * o] = a0
+    wb[H + 3 * o + 1] = a1
+    wb[H + 3 * o + 2] = a2
+    wb[H + 3 * o + 3] = e0
+    wb[H + 3 * o + 4] = e1
+    wb[H + 3 * o + 5] = e2
+    nu = E_NU
     for i in range(m):
+        wb[nu + i] = z[d, i] - wb[E_ZP + i]
+    wb[nu + o] = wrap_pi(wb[nu + o])
+    P = E_P
+    PHt = E_PHT
+    for i in range(6):  # P H^T
+        p0, p1, p2 = wb[P + 6 * i], wb[P + 6 * i + 1], wb[P + 6 * i + 2]
         for j in range(m):
-            s = R[i, j]
-            for k in range(6):
-                s += H[i, k] * PHt[k, j]
-            S[i, j] = s
-    symmetrize_1(S)
-    Si = np.empty((m, m))
-    if not inv_spd_1(S, m, Si):
+            wb[PHt + 3 * i + j] = p0 * wb[H + 3 * j] + p1 * wb[H + 3 * j + 1] + p2 * wb[H + 3 * j + 2]
+    S = E_S
+    for i in range(m):  # S = H P H^T + R, symmetrised
+        h0, h1, h2 = wb[H + 3 * i], wb[H + 3 * i + 1], wb[H + 3 * i + 2]
+        for j in range(m):
+            wb[S + 3 * i + j] = R[d, i, j] + h0 * wb[PHt + j] + h1 * wb[PHt + 3 + j] + h2 * wb[PHt + 6 + j]
+    for i in range(m):
+        for j in range(i + 1, m):
+            a = 0.5 * (wb[S + 3 * i + j] + wb[S + 3 * j + i])
+            wb[S + 3 * i + j] = a
+            wb[S + 3 * j + i] = a
+    Si = E_SI
+    if not _inv_spd_flat(wb, S, m, Si, E_L, E_LI):
         return np.nan
-    Kg = np.zeros((6, m))
-    for i in range(6):
+    Kg = E_K
+    for i in range(6):  # K = P H^T S^-1
         for j in range(m):
             s = 0.0
             for k in range(m):
-                s += PHt[i, k] * Si[k, j]
-            Kg[i, j] = s
+                s += wb[PHt + 3 * i + k] * wb[Si + 3 * k + j]
+            wb[Kg + 3 * i + j] = s
     nis = 0.0
     for i in range(m):
         for j in range(m):
-            nis += nu[i] * Si[i, j] * nu[j]
+            nis += wb[nu + i] * wb[Si + 3 * i + j] * wb[nu + j]
     for i in range(6):
         s = 0.0
         for k in range(m):
-            s += Kg[i, k] * nu[k]
-        x[i] += s
-    IKH = np.empty((6, 6))
+            s += wb[Kg + 3 * i + k] * wb[nu + k]
+        wb[E_X + i] += s
+    # Joseph form P <- A P A^T + K R K^T, A = I - K H: columns 0-2 of A at KH (6 x 3)
+    A = E_KH
     for i in range(6):
-        for j in range(6):
+        for j in range(3):
             s = 1.0 if i == j else 0.0
             for k in range(m):
-                s -= Kg[i, k] * H[k, j]
-            IKH[i, j] = s
-    Pn = np.empty((6, 6))
-    _sandwich(IKH, P, Pn)
+                s -= wb[Kg + 3 * i + k] * wb[H + 3 * k + j]
+            wb[A + 3 * i + j] = s
+    T = E_T
+    for i in range(6):  # T = A P
+        c0, c1, c2 = wb[A + 3 * i], wb[A + 3 * i + 1], wb[A + 3 * i + 2]
+        for j in range(6):
+            v = c0 * wb[P + j] + c1 * wb[P + 6 + j] + c2 * wb[P + 12 + j]
+            if i >= 3:
+                v += wb[P + 6 * i + j]
+            wb[T + 6 * i + j] = v
+    # K R, as the products K_ik R_kl of the dense sum (R's zeros skipped: exact zeros)
+    KR = E_KR
     for i in range(6):
         for j in range(6):
+            c0, c1, c2 = wb[T + 6 * i], wb[T + 6 * i + 1], wb[T + 6 * i + 2]
+            v = c0 * wb[A + 3 * j] + c1 * wb[A + 3 * j + 1] + c2 * wb[A + 3 * j + 2]
+            if j >= 3:
+                v += wb[T + 6 * i + j]
             s = 0.0
             for k in range(m):
+                kik = wb[Kg + 3 * i + k]
                 for l in range(m):
-                    s += Kg[i, k] * R[k, l] * Kg[j, l]
-            Pn[i, j] += s
-    symmetrize_1(Pn)
-    for i in range(6):
-        for j in range(6):
-            P[i, j] = Pn[i, j]
+                    rkl = R[d, k, l]
+                    if rkl != 0.0:
+                        s += kik * rkl * wb[Kg + 3 * j + l]
+            wb[P + 6 * i + j] = v + s
+    _symmetrize_flat(wb, P)
     return nis
 
 
@@ -247,7 +452,12 @@ def ekf_update_1(x, P, t, kind, z, R, site, B, omega):
 @njit(cache=True)
 def sigma_points_1(x, P, gamma, chi):
     """The 13 sigma points of (x, P) into chi (13, 6); False if P is not positive definite."""
-    L = np.empty((6, 6))
+    return sigma_points_ws(x, P, gamma, chi, np.empty((6, 6)))
+
+
+@njit(cache=True)
+def sigma_points_ws(x, P, gamma, chi, L):
+    """sigma_points_1 with a work array L (6, 6)."""
     if not cholesky_1(P, 6, L):
         return False
     for j in range(6):
@@ -262,18 +472,23 @@ def sigma_points_1(x, P, gamma, chi):
 @njit(cache=True)
 def ukf_predict_1(x, P, t0, t1, boost, cfg, mp, wm, wc, gamma):
     """UKF prediction of one track from t0 to t1, in place; False (no change) if P is not PD."""
-    chi = np.empty((N_SIGMA, 6))
-    if not sigma_points_1(x, P, gamma, chi):
+    return ukf_predict_ws(x, P, t0, t1, boost, cfg, mp, wm, wc, gamma, filter_work())
+
+
+@njit(cache=True)
+def ukf_predict_ws(x, P, t0, t1, boost, cfg, mp, wm, wc, gamma, wk):
+    """ukf_predict_1 with work arrays wk (``filter_work()``)."""
+    chi = wk.chi
+    if not sigma_points_ws(x, P, gamma, chi, wk.T):
         return False
-    Y = np.empty((N_SIGMA, 6))
-    qpv = np.empty(3)
-    qdummy = np.empty(3)
-    phi = np.empty((1, 1))
-    rows, jac, w = propagation_work()
-    propagate_ws(t0, chi[0], t1, boost, cfg, mp, False, Y[0], phi, qpv, rows, jac, w)
+    Y = wk.Y
+    qpv = wk.qpv
+    qdummy = wk.q3
+    phi = wk.phi  # unused without the STM
+    propagate_ws(t0, chi[0], t1, boost, cfg, mp, False, Y[0], phi, qpv, wk.rows, wk.jac, wk.w)
     for i in range(1, N_SIGMA):
-        propagate_ws(t0, chi[i], t1, boost, cfg, mp, False, Y[i], phi, qdummy, rows, jac, w)
-    xm = np.empty(6)
+        propagate_ws(t0, chi[i], t1, boost, cfg, mp, False, Y[i], phi, qdummy, wk.rows, wk.jac, wk.w)
+    xm = wk.xm
     for j in range(6):
         s = 0.0
         for i in range(1, N_SIGMA):
@@ -295,16 +510,22 @@ def ukf_predict_1(x, P, t0, t1, boost, cfg, mp, wm, wc, gamma):
 @njit(cache=True)
 def ukf_update_1(x, P, t, kind, z, R, site, B, omega, wm, wc, gamma):
     """UKF update of one track with one measurement, in place; returns the NIS (NaN: no update)."""
-    chi = np.empty((N_SIGMA, 6))
-    if not sigma_points_1(x, P, gamma, chi):
+    return ukf_update_ws(x, P, t, kind, z, R, site, B, omega, wm, wc, gamma, filter_work())
+
+
+@njit(cache=True)
+def ukf_update_ws(x, P, t, kind, z, R, site, B, omega, wm, wc, gamma, wk):
+    """ukf_update_1 with work arrays wk (``filter_work()``)."""
+    chi = wk.chi
+    if not sigma_points_ws(x, P, gamma, chi, wk.T):
         return np.nan
-    Zs = np.empty((N_SIGMA, 3))
-    Hd = np.empty((1, 1))
+    Zs = wk.Zs
+    Hd = wk.H  # unused without the Jacobian
     m = 0
     for i in range(N_SIGMA):
         m = h_1(chi[i], t, kind, site, B, omega, Zs[i], Hd, False)
     a = az_index(kind)
-    zm = np.empty(m)
+    zm = wk.zm
     for j in range(m):
         s = 0.0
         for i in range(1, N_SIGMA):
@@ -313,14 +534,14 @@ def ukf_update_1(x, P, t, kind, z, R, site, B, omega, wm, wc, gamma):
                 d = wrap_pi(d)
             s += wm[i] * d
         zm[j] = Zs[0, j] + s
-    dz = np.empty((N_SIGMA, m))
+    dz = wk.dz
     for i in range(N_SIGMA):
         for j in range(m):
             d = Zs[i, j] - zm[j]
             if j == a:
                 d = wrap_pi(d)
             dz[i, j] = d
-    S = np.empty((m, m))
+    S = wk.S[:m, :m]
     for p in range(m):
         for q in range(m):
             s = R[p, q]
@@ -328,21 +549,21 @@ def ukf_update_1(x, P, t, kind, z, R, site, B, omega, wm, wc, gamma):
                 s += wc[i] * dz[i, p] * dz[i, q]
             S[p, q] = s
     symmetrize_1(S)
-    Pxz = np.empty((6, m))
+    Pxz = wk.Pxz
     for p in range(6):
         for q in range(m):
             s = 0.0
             for i in range(N_SIGMA):
                 s += wc[i] * (chi[i, p] - x[p]) * dz[i, q]
             Pxz[p, q] = s
-    Si = np.empty((m, m))
-    if not inv_spd_1(S, m, Si):
+    Si = wk.Si
+    if not inv_spd_ws(S, m, Si, wk.L, wk.Li):
         return np.nan
-    nu = np.empty(m)
+    nu = wk.nu
     for j in range(m):
         nu[j] = z[j] - zm[j]
     nu[a] = wrap_pi(nu[a])
-    Kg = np.zeros((6, m))
+    Kg = wk.Kg
     for p in range(6):
         for q in range(m):
             s = 0.0
@@ -400,7 +621,13 @@ def _predict_kernel(method, x, P, t0, t1, boost, cfg, mp, wm, wc, gamma):
 @njit(cache=True, parallel=True)
 def _update_kernel(method, x, P, t, kind, z, R, site, B, omega, wm, wc, gamma, nis):
     for k in prange(x.shape[0]):
-        nis[k] = update_1(method, x[k], P[k], t[k], kind[k], z[k], R[k], site[k], B[k], omega, wm, wc, gamma)
+        if method == EKF:
+            wb = ekf_work()
+            ekf_set(wb, x[k], P[k])
+            nis[k] = ekf_update_flat(wb, t[k], kind[k], z, R, site, B, k, k, omega)
+            ekf_get(wb, x[k], P[k])
+        else:
+            nis[k] = ukf_update_1(x[k], P[k], t[k], kind[k], z[k], R[k], site[k], B[k], omega, wm, wc, gamma)
 
 
 # -------------------------------------------------------------------------- array wrappers

@@ -48,11 +48,19 @@ from numba import njit, prange
 from bmdsim.errors import BmdsimInputError
 from bmdsim.tracking.filters import (
     DEFAULT_SIGMA_POINTS,
+    E_P,
+    E_X,
+    EKF,
     SigmaPoints,
     ekf_predict_1,
+    ekf_predict_flat,
+    ekf_update_flat,
+    ekf_work,
+    filter_work,
     method_code,
     predict_1,
-    update_1,
+    ukf_predict_ws,
+    ukf_update_ws,
 )
 from bmdsim.tracking.models import (
     DEFAULT_MODEL,
@@ -63,9 +71,8 @@ from bmdsim.tracking.models import (
     _q_eff,
     h_1,
     radar_to_eci_1,
-    scratch,
     site_basis,
-    xdot_1,
+    xdot_fast_1,
 )
 
 # Per-detection flags in the kernel's output
@@ -134,12 +141,11 @@ def initiate_1(z1, R1, t1, site1, B1, z2, R2, t2, site2, B2, boost, cfg, mp, ome
     for i in range(3):
         x[i] = p2[i]
         x[3 + i] = (p2[i] - p1[i]) / dt
-    w = scratch()
     f = np.empty(6)
-    xdot_1(t2, x, cfg, mp[M_INV_BETA], w, f)
+    xdot_fast_1(x, cfg, mp[M_INV_BETA], f)
     for i in range(3):
         x[3 + i] += 0.5 * dt * f[3 + i]
-    q = _q_eff(t2, x, boost, cfg, mp, w)
+    q = _q_eff(x, boost, cfg, mp)
     for i in range(3):
         for j in range(3):
             P[i, j] = P2[i, j]
@@ -153,13 +159,46 @@ def initiate_1(z1, R1, t1, site1, B1, z2, R2, t2, site2, B2, boost, cfg, mp, ome
         P[3 + i, 3 + i] += q * dt
 
 
+@njit(cache=True, parallel=True)
+def _plan_kernel(offsets, t, kind, init_min_dt, count):
+    """Number of recorded states (initiation and updates) of each target: _track_one's
+    initiation logic without the filter, so that the tracker writes its states in place."""
+    for k in prange(offsets.shape[0] - 1):
+        have = False
+        first = -1
+        c = 0
+        for j in range(offsets[k], offsets[k + 1]):
+            if kind[j] == INFRARED:
+                if not have:
+                    continue
+            elif kind[j] == RADAR:
+                if not have:
+                    if first < 0:
+                        first = j
+                    elif t[j] - t[first] >= init_min_dt:
+                        have = True
+                        c += 1
+                    continue
+            else:
+                continue
+            c += 1
+        count[k] = c
+
+
 @njit(cache=True)
 def _track_one(
-    k, lo, hi, method, t, kind, z, R, site, B, cfg, mp, omega, wm, wc, gamma,
-    init_min_dt, ir_gap, est_min, est_pos2, est_vel2, X, PP, flag, nis, info,
+    k, lo, hi, method, t, kind, z, R, site, B, bidx, cfg, mp, omega, wm, wc, gamma,
+    init_min_dt, ir_gap, est_min, est_pos2, est_vel2, rec_lo, X, PP, flag, nis, info, written,
 ):
-    x = np.zeros(6)
-    P = np.zeros((6, 6))
+    # The track's state lives in the EKF's flat work array (filters.E_X, E_P); the UKF works on
+    # x and P, views of it. Every predict and update of this target reuses the work arrays.
+    # B[bidx[j]] is the ENU basis of detection j; the states go to X, PP from row rec_lo[k] on.
+    o = rec_lo[k]
+    wb = ekf_work()
+    x = wb[E_X:E_X + 6]
+    P = wb[E_P:E_P + 36].reshape((6, 6))
+    wk = filter_work()
+    ekf = method == EKF
     have = False
     first = -1
     last_ir = -np.inf
@@ -183,53 +222,68 @@ def _track_one(
                 if tj - t[first] < init_min_dt:
                     continue
                 boost = tj - last_ir <= ir_gap
-                initiate_1(z[first], R[first], t[first], site[first], B[first], z[j], R[j], tj, site[j], B[j], boost, cfg, mp, omega, x, P)
+                initiate_1(
+                    z[first], R[first], t[first], site[first], B[bidx[first]], z[j], R[j], tj, site[j], B[bidx[j]],
+                    boost, cfg, mp, omega, x, P,
+                )
                 flag[first] = F_INIT_FIRST
                 flag[j] = F_INIT
                 have = True
                 tcur = tj
                 n_used = 2
                 info[k, I_INIT] = tj
-                for a in range(6):
-                    X[j, a] = x[a]
-                    for b in range(6):
-                        PP[j, a, b] = P[a, b]
-                _check_established(k, tj, n_used, P, est_min, est_pos2, est_vel2, info)
+                _record(wb, X, PP, o)
+                o += 1
+                _check_established(k, tj, n_used, wb, est_min, est_pos2, est_vel2, info)
                 continue
         else:
             continue
         boost = tj - last_ir <= ir_gap
-        if tj != tcur:
-            if not predict_1(method, x, P, tcur, tj, boost, cfg, mp, wm, wc, gamma):
-                ekf_predict_1(x, P, tcur, tj, boost, cfg, mp)  # sigma points failed: linearise
-            tcur = tj
-        nis[j] = update_1(method, x, P, tj, kind[j], z[j], R[j], site[j], B[j], omega, wm, wc, gamma)
+        if ekf:
+            if tj != tcur:
+                ekf_predict_flat(wb, tcur, tj, boost, cfg, mp)
+                tcur = tj
+            nis[j] = ekf_update_flat(wb, tj, kind[j], z, R, site, B, j, bidx[j], omega)
+        else:
+            if tj != tcur:
+                if not ukf_predict_ws(x, P, tcur, tj, boost, cfg, mp, wm, wc, gamma, wk):
+                    ekf_predict_flat(wb, tcur, tj, boost, cfg, mp)  # sigma points failed: linearise
+                tcur = tj
+            nis[j] = ukf_update_ws(x, P, tj, kind[j], z[j], R[j], site[j], B[bidx[j]], omega, wm, wc, gamma, wk)
         flag[j] = F_UPDATE
         n_used += 1
-        for a in range(6):
-            X[j, a] = x[a]
-            for b in range(6):
-                PP[j, a, b] = P[a, b]
-        _check_established(k, tj, n_used, P, est_min, est_pos2, est_vel2, info)
+        _record(wb, X, PP, o)
+        o += 1
+        _check_established(k, tj, n_used, wb, est_min, est_pos2, est_vel2, info)
+    written[k] = o - rec_lo[k]
 
 
 @njit(cache=True)
-def _check_established(k, tj, n_used, P, est_min, est_pos2, est_vel2, info):
+def _record(wb, X, PP, j):
+    for a in range(6):
+        X[j, a] = wb[E_X + a]
+        for b in range(6):
+            PP[j, a, b] = wb[E_P + 6 * a + b]
+
+
+@njit(cache=True)
+def _check_established(k, tj, n_used, wb, est_min, est_pos2, est_vel2, info):
     if not math.isnan(info[k, I_EST]) or n_used < est_min:
         return
-    if P[0, 0] + P[1, 1] + P[2, 2] <= est_pos2 and P[3, 3] + P[4, 4] + P[5, 5] <= est_vel2:
+    P = E_P
+    if wb[P] + wb[P + 7] + wb[P + 14] <= est_pos2 and wb[P + 21] + wb[P + 28] + wb[P + 35] <= est_vel2:
         info[k, I_EST] = tj
 
 
 @njit(cache=True, parallel=True)
 def _track_kernel(
-    offsets, method, t, kind, z, R, site, B, cfg, mp, omega, wm, wc, gamma,
-    init_min_dt, ir_gap, est_min, est_pos2, est_vel2, X, PP, flag, nis, info,
+    offsets, method, t, kind, z, R, site, B, bidx, cfg, mp, omega, wm, wc, gamma,
+    init_min_dt, ir_gap, est_min, est_pos2, est_vel2, rec_lo, X, PP, flag, nis, info, written,
 ):
     for k in prange(offsets.shape[0] - 1):
         _track_one(
-            k, offsets[k], offsets[k + 1], method, t, kind, z, R, site, B, cfg, mp, omega, wm, wc, gamma,
-            init_min_dt, ir_gap, est_min, est_pos2, est_vel2, X, PP, flag, nis, info,
+            k, offsets[k], offsets[k + 1], method, t, kind, z, R, site, B, bidx, cfg, mp, omega, wm, wc, gamma,
+            init_min_dt, ir_gap, est_min, est_pos2, est_vel2, rec_lo, X, PP, flag, nis, info, written,
         )
 
 
@@ -350,6 +404,29 @@ def _optional(det, name):
         return None
 
 
+def _site_bases(detections, site_ecef_m, m, order):
+    """ENU bases of the detections' sites: (B (U, 3, 3), bidx (M,)), B[bidx[j]] the basis of
+    sorted detection j (``models.site_basis``), computed once per run of equal sites in the input
+    (detections come in long runs per sensor)."""
+    lat, lon = (_optional(detections, f) for f in ("site_lat_deg", "site_lon_deg"))
+    if lat is not None and lon is not None:
+        key = np.stack([np.asarray(lat, float).reshape(m), np.asarray(lon, float).reshape(m)], 1)
+    else:
+        key = np.asarray(site_ecef_m, float).reshape(m, 3)
+    if m == 0:
+        return np.zeros((0, 3, 3)), np.zeros(0, np.int64)
+    new = np.ones(m, bool)
+    new[1:] = np.any(key[1:] != key[:-1], axis=1)
+    first = np.flatnonzero(new)
+    run = np.cumsum(new) - 1
+    site = np.asarray(site_ecef_m, float).reshape(m, 3)[first]
+    if lat is not None and lon is not None:
+        B = site_basis(site, key[first, 0], key[first, 1])
+    else:
+        B = site_basis(site)
+    return np.ascontiguousarray(B.reshape(-1, 3, 3)), np.ascontiguousarray(run[order].astype(np.int64))
+
+
 def track(
     detections,
     t_eval_s=(),
@@ -398,33 +475,37 @@ def track(
         z = np.ascontiguousarray(np.hstack([z, np.full((m, 1), np.nan)]))
     R = np.ascontiguousarray(cols["R"].astype(float).reshape(m, 3, 3)[order])
     site = np.ascontiguousarray(cols["site_ecef_m"].astype(float).reshape(m, 3)[order])
-    lat_lon = [_optional(detections, f) for f in ("site_lat_deg", "site_lon_deg")]
-    if lat_lon[0] is not None and lat_lon[1] is not None:
-        lat_lon = [np.asarray(a, float).reshape(m)[order] for a in lat_lon]
-    B = np.ascontiguousarray(site_basis(site, *lat_lon).reshape(m, 3, 3))
+    B, bidx = _site_bases(detections, cols["site_ecef_m"], m, order)
     sensor = cols["sensor"].astype(np.int64).reshape(m)[order]
     if m and sensor.min() < 0:
         raise BmdsimInputError("detections.sensor", int(sensor.min()), "sensor ids must be >= 0")
     offsets = np.searchsorted(tg, np.arange(k + 1)).astype(np.int64)
 
     wm, wc, gamma = sigma_points.weights()
-    X = np.full((m, 6), np.nan)
-    PP = np.full((m, 6, 6), np.nan)
+    count = np.empty(k, np.int64)
+    _plan_kernel(offsets, t, kind, float(init_min_dt_s), count)
+    rec_off = np.zeros(k + 1, np.int64)
+    np.cumsum(count, out=rec_off[1:])
+    X = np.empty((rec_off[-1], 6))  # every row is written: the plan counts them
+    PP = np.empty((rec_off[-1], 6, 6))
     flag = np.zeros(m, np.int64)
     nis = np.full(m, np.nan)
     info = np.full((k, 3), np.nan)
+    written = np.zeros(k, np.int64)
     _track_kernel(
-        offsets, code, t, kind, z, R, site, B, model.cfg(), model.params(), float(model.earth.omega_rad_s),
+        offsets, code, t, kind, z, R, site, B, bidx, model.cfg(), model.params(), float(model.earth.omega_rad_s),
         wm, wc, gamma, float(init_min_dt_s), float(ir_burn_gap_s), int(establish_min_updates),
-        float(establish_pos_sigma_m) ** 2, float(establish_vel_sigma_mps) ** 2, X, PP, flag, nis, info,
+        float(establish_pos_sigma_m) ** 2, float(establish_vel_sigma_mps) ** 2, rec_off, X, PP, flag, nis, info,
+        written,
     )
+    if not np.array_equal(written, count):  # the plan and the tracker disagree: a bug
+        raise RuntimeError("tracking: recorded states do not match the plan")
 
     rec = (flag == F_INIT) | (flag == F_UPDATE)
     used = rec | (flag == F_INIT_FIRST)
     n_sensors = int(sensor.max()) + 1 if m else 0
     n_updates = np.zeros((k, n_sensors), np.int64)
     np.add.at(n_updates, (tg[used], sensor[used]), 1)
-    rec_off = np.searchsorted(tg[rec], np.arange(k + 1)).astype(np.int64)
     h = TrackHistory(
         method=method,
         model=model,
@@ -434,8 +515,8 @@ def track(
         P_eval=np.empty((k, 0, 6, 6)),
         offsets=rec_off,
         t_s=np.ascontiguousarray(t[rec]),
-        x=np.ascontiguousarray(X[rec]),
-        P=np.ascontiguousarray(PP[rec]),
+        x=X,
+        P=PP,
         kind=kind[rec],
         sensor=sensor[rec],
         nis=nis[rec],
