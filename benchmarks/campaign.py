@@ -19,28 +19,7 @@ import tempfile
 import time
 from pathlib import Path
 
-SCENARIO = """
-[scenario]
-name = "Alaska: one Hwasong-15, four GBIs"
-seed = 11
-
-[policy]
-protect = ["USA"]
-
-[[threat]]
-missile = "hwasong-15"
-launch = "Sohae"
-aim = "Anchorage"
-
-[[battery]]
-site = "Fort Greely"
-rounds = 4
-
-[doctrine]
-mode = "salvo"
-shots = 4
-"""
-
+from _alaska import SCENARIO
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])

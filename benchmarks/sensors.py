@@ -18,59 +18,16 @@ from __future__ import annotations
 
 import argparse
 import json
-import tempfile
 import time
-from pathlib import Path
 
 import numpy as np
-
-SCENARIO = """
-[scenario]
-name = "Alaska"
-seed = 11
-
-[policy]
-protect = ["USA"]
-
-[[threat]]
-missile = "hwasong-15"
-launch = "Sohae"
-aim = "Anchorage"
-
-[[battery]]
-site = "Fort Greely"
-rounds = 4
-
-[doctrine]
-mode = "salvo"
-shots = 4
-"""
+from _alaska import dispersed_flights
 
 FIELDS = ("t_s", "sensor", "target", "kind", "platform", "z", "R", "site_ecef_m", "site_lat_deg", "site_lon_deg")
 
 
 def _setup(n: int):
-    from bmdsim.engine.scenario import load_scenario
-    from bmdsim.flight.fly import fly, guidance_array, stack_missiles
-    from bmdsim.flight.shaping import shape
-
-    with tempfile.TemporaryDirectory() as d:
-        path = Path(d) / "alaska.toml"
-        path.write_text(SCENARIO)
-        res = load_scenario(path).resolved()
-    ts = res.threat_specs()[0]
-    sh = shape([ts.missile], ts.launch.lat_deg, ts.launch.lon_deg, ts.aim.lat_deg, ts.aim.lon_deg)
-    ms = [ts.missile] * n
-    st, pl = stack_missiles(ms)
-    rng = np.random.default_rng(1)
-    g = guidance_array(
-        ms,
-        sh.azimuth_deg[0] + rng.normal(0, 0.05, n),
-        sh.theta_deg[0] + rng.normal(0, 0.1, n),
-        np.full(n, sh.t_cutoff_s[0]),
-    )
-    f = fly(np.full(n, ts.launch.lat_deg), np.full(n, ts.launch.lon_deg), st, pl, g, record_dt_s=1.0)
-    return list(res.sensors), f
+    return dispersed_flights(n)
 
 
 def _best(fn, repeat: int) -> tuple[float, float, object]:

@@ -26,32 +26,10 @@ import argparse
 import json
 import os
 import pickle
-import tempfile
 import time
 
 import numpy as np
-
-SCENARIO = """
-[scenario]
-name = "Alaska"
-seed = 11
-
-[policy]
-protect = ["USA"]
-
-[[threat]]
-missile = "hwasong-15"
-launch = "Sohae"
-aim = "Anchorage"
-
-[[battery]]
-site = "Fort Greely"
-rounds = 4
-
-[doctrine]
-mode = "salvo"
-shots = 4
-"""
+from _alaska import dispersed_flights
 
 FIELDS = ("x", "P", "t_s", "established_at_s", "initiated_at_s", "nis")
 
@@ -69,32 +47,13 @@ BEFORE = {
 def build(n: int, with_truth: bool = False):
     """The benchmark's detections of n dispersed trials; with_truth, also (t_record_s (T,),
     r_ecef (n, T, 3)) of the truth flights."""
-    from bmdsim.engine.scenario import load_scenario
-    from bmdsim.flight.fly import fly, guidance_array, stack_missiles
-    from bmdsim.flight.shaping import shape
     from bmdsim.sensors import observe
 
-    with tempfile.NamedTemporaryFile("w", suffix=".toml", delete=False) as fh:
-        fh.write(SCENARIO)
-        path = fh.name
-    try:
-        res = load_scenario(path).resolved()
-    finally:
-        os.unlink(path)
-    ts = res.threat_specs()[0]
-    sh = shape([ts.missile], ts.launch.lat_deg, ts.launch.lon_deg, ts.aim.lat_deg, ts.aim.lon_deg)
-    ms = [ts.missile] * n
-    st, pl = stack_missiles(ms)
-    rng = np.random.default_rng(1)
-    g = guidance_array(
-        ms, sh.azimuth_deg[0] + rng.normal(0, 0.05, n), sh.theta_deg[0] + rng.normal(0, 0.1, n),
-        np.full(n, sh.t_cutoff_s[0]),
-    )
-    f = fly(np.full(n, ts.launch.lat_deg), np.full(n, ts.launch.lon_deg), st, pl, g, record_dt_s=1.0)
+    sensors, f = dispersed_flights(n)
     r_ecef, _ = f.record_ecef()
     burning = f.t_record_s[None, :] <= f.t_burnout_s[:, None]
     rcs = np.where(burning, 10.0, 0.01)
-    det = observe(list(res.sensors), f.t_record_s, r_ecef, burning, rcs, np.random.default_rng(2))
+    det = observe(sensors, f.t_record_s, r_ecef, burning, rcs, np.random.default_rng(2))
     return (det, (f.t_record_s, r_ecef)) if with_truth else det
 
 

@@ -448,7 +448,13 @@ def test_unresolved_parse_skips_the_catalogs():
 
 
 def test_models_are_frozen():
+    from pydantic import ValidationError
+
     sc = parse_scenario(MINIMAL)
-    with pytest.raises(Exception):
+    with pytest.raises(ValidationError, match="frozen"):
         sc.scenario.seed = 3  # type: ignore[misc]
-    assert get_interceptor("thaad").id == "thaad"  # the catalogs are untouched by overrides
+    # a scenario's overrides change its own fire units, never the catalog
+    before = get_interceptor("thaad").max_range_m
+    r = parse_scenario(MINIMAL + '\n[[battery]]\nsite = "Seongju"\n\n[overrides]\ninterceptor = { thaad = { max_range_m = 1000.0 } }\n').resolved()
+    assert r.batteries[0].interceptor_spec().max_range_m == 1000.0
+    assert get_interceptor("thaad").max_range_m == before != 1000.0

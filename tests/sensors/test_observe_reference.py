@@ -226,3 +226,47 @@ def test_scalar_wraps_are_the_geometry_wraps_bitwise():
             want = ref(a)
         assert np.array_equal(got, want, equal_nan=True)
         assert np.array_equal(np.signbit(got), np.signbit(want))
+
+
+def test_one_generator_per_object_draws_as_each_object_alone():
+    """A campaign observes all its trials at once, each object with its own stream: the result
+    for each object equals observing it alone with that stream (p_detect < 1 on some sensors)."""
+    rng = np.random.default_rng(7)
+    t = np.arange(0.0, 400.0, 1.0)
+    r, burn = _arcs(rng, 6, t)
+    sensors = [get_sensor(name, {"p_detect": 0.7} if name in ("SBX", "Seongju") else {}) for name in SENSORS]
+    rcs = rng.uniform(0.01, 10.0, 6)
+    both = observe(sensors, t, r, burn, rcs, [np.random.default_rng(s) for s in range(6)])
+    assert len(both) > 200 and len(set(both.target)) >= 3
+    for k in range(6):
+        alone = observe(sensors, t, r[k:k + 1], burn[k:k + 1], rcs[k:k + 1], np.random.default_rng(k))
+        mine = both.take(both.target == k)
+        assert len(mine) == len(alone)
+        np.testing.assert_array_equal(mine.t_s, alone.t_s)
+        np.testing.assert_array_equal(mine.sensor, alone.sensor)
+        np.testing.assert_array_equal(mine.z, alone.z)
+
+
+def test_noise_scale_multiplies_the_noise_not_the_reported_covariance():
+    rng = np.random.default_rng(8)
+    t = np.arange(0.0, 300.0, 1.0)
+    r, burn = _arcs(rng, 3, t)
+    sensors = [get_sensor(name) for name in SENSORS]
+    rcs = np.full(3, 5.0)
+    gens = lambda: [np.random.default_rng(s) for s in range(3)]  # noqa: E731
+    clean = observe(sensors, t, r, burn, rcs, gens(), noise_scale=np.zeros((3, len(sensors))))
+    one = observe(sensors, t, r, burn, rcs, gens())
+    scale = np.ones((3, len(sensors)))
+    scale[1, :] = 3.0
+    three = observe(sensors, t, r, burn, rcs, gens(), noise_scale=scale)
+    ok = np.isfinite(clean.z)
+    d1, d3 = one.z - clean.z, three.z - clean.z
+    wrap = lambda a: (a + np.pi) % (2 * np.pi) - np.pi  # noqa: E731  (angles: compare modulo 2 pi)
+    obj1 = (clean.target == 1)[:, None] & ok
+    diff = d3 - 3.0 * d1
+    diff[:, :2] = wrap(diff[:, :2])
+    np.testing.assert_allclose(diff[obj1], 0.0, atol=1e-6 * np.abs(d3[obj1]).max())
+    np.testing.assert_array_equal(d3[~(clean.target == 1)[:, None] & ok], d1[~(clean.target == 1)[:, None] & ok])
+    np.testing.assert_array_equal(three.R, one.R)
+    with pytest.raises(Exception, match="noise_scale"):
+        observe(sensors, t, r, burn, rcs, gens(), noise_scale=np.ones((2, 2)))

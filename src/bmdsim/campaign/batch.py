@@ -34,7 +34,6 @@ assessment (the single run keeps watching and may revise it).
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -43,11 +42,10 @@ import numpy as np
 
 from bmdsim.assessment.linear import predict_impacts
 from bmdsim.assessment.policy import ENGAGE, NO_ENGAGE, Policy, evaluate
-from bmdsim.earth import frames, geodesy
+from bmdsim.earth import geodesy
 from bmdsim.earth.geography import TerritoryIndex, resolve_protected
 from bmdsim.engine.assess import BURNOUT_GAP_S, NO_IR_WAIT_S, RCS_BOOST_M2, RCS_ORBITAL_M2, RCS_RV_M2
-from bmdsim.engine.engage import PATH_DT_S, Committed, fight
-from bmdsim.defense.battlespace import ThreatPath
+from bmdsim.engine.engage import PATH_DT_S, Committed, fight, path_from_coast
 from bmdsim.flight import kernel as K
 from bmdsim.flight.fly import fly, guidance_array, stack_missiles
 from bmdsim.flight.shaping import _aim_geometry, _impact_en, orbit_insertion, shape
@@ -178,33 +176,25 @@ def _moved(lat_deg, lon_deg, en_m):
 def _fly_truth(threats, draws: _Draws):
     """All objects (trial-major: object = trial * T + threat) flown with their dispersions."""
     n, nt = draws.time_shift_s.shape
-    missiles, lat, lon, az, th, tc, te, perf, corr = [], [], [], [], [], [], [], [], []
     noms = [_nominal(s) for s in threats]
-    for j, s in enumerate(threats):
-        m = s.missile
-        if s.profile == "orbit" and m.satellite_mass_kg is not None:
-            m = m.with_payload(m.satellite_mass_kg)
-        la, lo = _moved(s.launch.lat_deg, s.launch.lon_deg, draws.site_en_m[:, j])
-        missiles.append([m] * n)
-        lat.append(la)
-        lon.append(lo)
-        nom = noms[j]
-        az.append(np.full(n, nom.azimuth_deg))
-        th.append(np.full(n, nom.theta_deg))
-        tc.append(np.full(n, nom.t_cutoff_s))
-        te.append(np.full(n, np.nan if nom.theta_end_deg is None else nom.theta_end_deg))
-        perf.append(draws.performance[:, j])
-        corr.append(nom.jac is not None)
-    # object order: trial-major
-    order = lambda parts: np.stack(parts, axis=1).reshape(-1)  # noqa: E731
-    ms = [missiles[j][k] for k in range(n) for j in range(nt)]
-    lat_o, lon_o = order(lat), order(lon)
-    az_o, th_o, tc_o, te_o, perf_o = order(az), order(th), order(tc), order(te), order(perf)
-    st, pl = stack_missiles(ms)
-    st[:, :, K.S_THRUST] *= perf_o[:, None]
-    st[:, :, K.S_LOSS] *= perf_o[:, None]
-    st[:, :, K.S_ISP] *= perf_o[:, None]
+    flown = [
+        s.missile.with_payload(s.missile.satellite_mass_kg)
+        if s.profile == "orbit" and s.missile.satellite_mass_kg is not None else s.missile
+        for s in threats
+    ]
     jidx = np.tile(np.arange(nt), n)
+    ms = [flown[j] for j in jidx]
+    lat_o, lon_o = np.empty(n * nt), np.empty(n * nt)
+    for j, s in enumerate(threats):
+        lat_o[j::nt], lon_o[j::nt] = _moved(s.launch.lat_deg, s.launch.lon_deg, draws.site_en_m[:, j])
+    az_o = np.array([noms[j].azimuth_deg for j in jidx])
+    th_o = np.array([noms[j].theta_deg for j in jidx])
+    tc_o = np.array([noms[j].t_cutoff_s for j in jidx])
+    te_o = np.array([np.nan if noms[j].theta_end_deg is None else noms[j].theta_end_deg for j in jidx])
+    perf_o = draws.performance.reshape(-1)
+    st, pl = stack_missiles(ms)
+    for f in (K.S_THRUST, K.S_LOSS, K.S_ISP):
+        st[:, :, f] *= perf_o[:, None]
 
     def guidance():
         theta_end = np.where(np.isnan(te_o), th_o, te_o)
@@ -212,7 +202,7 @@ def _fly_truth(threats, draws: _Draws):
 
     # objects flown as the scenario has them keep its guidance (a single run's truth, exactly)
     moved = (draws.site_en_m != 0).any(axis=2) | (draws.aim_en_m != 0).any(axis=2) | (draws.performance != 1.0)
-    need = np.array([corr[j] for j in jidx]) & moved.reshape(-1)
+    need = np.array([noms[j].jac is not None for j in jidx]) & moved.reshape(-1)
     if need.any():
         # one Newton step onto each object's own aim point, from its own site
         b0 = fly(lat_o, lon_o, st, pl, guidance())
@@ -248,15 +238,13 @@ class _SigmaGrid:
 
 def _sigma_grids(hist, objects: list[int], commit_s: list[float], t_end: np.ndarray) -> list[_SigmaGrid]:
     """The fire-control quality of the committed objects, all evaluated in one call."""
-    from bmdsim.tracking.track import _evaluate
-
     grids = [np.append(np.arange(c, max(c, float(t_end[k])), SIGMA_GRID_S), max(c, float(t_end[k])))
              for k, c in zip(objects, commit_s)]
     if not grids:
         return []
     tg = np.concatenate(grids)
     kg = np.concatenate([np.full(g.size, k, np.int64) for k, g in zip(objects, grids)])
-    _, P = _evaluate(hist, kg, np.ascontiguousarray(tg))
+    _, P = hist.states_at(kg, tg)
     sig = np.sqrt(np.trace(P[:, :3, :3], axis1=1, axis2=2))
     out, i = [], 0
     for g in grids:
@@ -269,16 +257,6 @@ def _sigma_grids(hist, objects: list[int], commit_s: list[float], t_end: np.ndar
 # The chain
 
 
-def _path(fb, k: int, t0: float) -> ThreatPath:
-    """Object k's predicted path from t0 (a coast FlightBatch recorded every PATH_DT_S)."""
-    rec = fb.record_eci[k]
-    keep = (fb.t_record_s >= t0) & np.isfinite(rec[:, 0])
-    t = fb.t_record_s[keep]
-    r = np.einsum("nij,nj->ni", frames.rotation_eci_to_ecef(t), rec[keep, :3])
-    t_imp = float(fb.t_impact_s[k]) if fb.impacted[k] else float(t[-1]) + PATH_DT_S
-    return ThreatPath(t, r, t_imp)
-
-
 @dataclass
 class _Assessed:
     decision: str
@@ -288,8 +266,6 @@ class _Assessed:
 
 def _assess(resolved, threats, truth, det, index: TerritoryIndex, policy: Policy) -> list[_Assessed]:
     """Decision, commit time, planned path and track quality of every object."""
-    from bmdsim.tracking.track import _evaluate
-
     n_obj = len(truth)
     hist = run_tracker(det, n_targets=n_obj)
     est = hist.established_at_s
@@ -310,7 +286,7 @@ def _assess(resolved, threats, truth, det, index: TerritoryIndex, policy: Policy
         if not active.any():
             break
         idx = np.flatnonzero(active)
-        x, P = _evaluate(hist, idx.astype(np.int64), np.ascontiguousarray(t_e[idx]))
+        x, P = hist.states_at(idx, t_e[idx])
         preds, fb = predict_impacts(t_e[idx], x, P, hist.model.beta_kg_m2, territory_index=index, record_dt_s=PATH_DT_S)
         for q, k in enumerate(idx):
             pr = preds[q]
@@ -320,7 +296,7 @@ def _assess(resolved, threats, truth, det, index: TerritoryIndex, policy: Policy
             a = evaluate(policy, pr, launch_r, powered=False)
             if a.ready:
                 pending[k] = False
-                decided[int(k)] = (a.verdict, float(a.t_s), _path(fb, q, float(a.t_s)) if a.verdict == ENGAGE else None)
+                decided[int(k)] = (a.verdict, float(a.t_s), path_from_coast(fb, q, float(a.t_s)) if a.verdict == ENGAGE else None)
         t_e[idx] += ASSESS_EVERY_S
     engaged = [k for k, d in decided.items() if d[0] == ENGAGE]
     sigmas = dict(zip(engaged, _sigma_grids(hist, engaged, [decided[k][1] for k in engaged], t_end)))
@@ -338,18 +314,19 @@ def _assess(resolved, threats, truth, det, index: TerritoryIndex, policy: Policy
 
 def run_batch(resolved, trial_ids: Sequence[int], root_seed: int, dispersion: Mapping[str, Any]) -> list[dict]:
     """Rows (one per trial and threat, trials in the order given) of a chunk of trials."""
-    from bmdsim.campaign.runner import trial_seed, trial_seed_sequences
+    from bmdsim.campaign.runner import seed_of, trial_seed_sequences
 
     trial_ids = [int(k) for k in trial_ids]
     if not trial_ids:
         return []
     threats = resolved.threat_specs()
     nt, n = len(threats), len(trial_ids)
-    seeds = [trial_seed(root_seed, k) for k in trial_ids]
+    sequences = [trial_seed_sequences(root_seed, k) for k in trial_ids]  # (engine, dispersion) per trial
+    seeds = [seed_of(engine) for engine, _ in sequences]
     # per trial: the engine's streams as in engine.run.run_scenario (one per threat, one for the
     # battle) and the dispersion stream
     streams = [np.random.SeedSequence(s).spawn(nt + 1) for s in seeds]
-    disp_rngs = [np.random.default_rng(trial_seed_sequences(root_seed, k)[1]) for k in trial_ids]
+    disp_rngs = [np.random.default_rng(disp) for _, disp in sequences]
     draws = _draw(resolved, threats, disp_rngs, dispersion)
 
     truth = _fly_truth(threats, draws)

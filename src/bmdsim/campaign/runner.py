@@ -128,10 +128,14 @@ def trial_seed_sequences(root_seed: int, trial: int) -> tuple[np.random.SeedSequ
     return engine_ss, dispersion_ss
 
 
-def trial_seed(root_seed: int, trial: int) -> int:
-    """The 63-bit int seed `run_scenario` gets in trial ``trial`` (recorded in its rows)."""
-    engine_ss, _ = trial_seed_sequences(root_seed, trial)
+def seed_of(engine_ss: np.random.SeedSequence) -> int:
+    """The 63-bit int engine seed a trial's engine sequence gives (recorded in its rows)."""
     return int(engine_ss.generate_state(1, np.uint64)[0] >> np.uint64(1))
+
+
+def trial_seed(root_seed: int, trial: int) -> int:
+    """The 63-bit int engine seed of trial ``trial`` (recorded in its rows)."""
+    return seed_of(trial_seed_sequences(root_seed, trial)[0])
 
 
 def run_trial(resolved, trial: int, root_seed: int, dispersion: Mapping[str, Any] | None = None) -> list[dict]:

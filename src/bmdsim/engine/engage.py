@@ -62,12 +62,17 @@ class EngagementResult:
 def threat_path(track, t0_s: float, beta_kg_m2: float, dt_s: float = PATH_DT_S) -> ThreatPath:
     """The path the battle manager plans on: the track's state at t0 flown on to impact."""
     x, _ = track.state_at(0, t0_s)
-    b = coast(t0_s, x[:3], x[3:], beta_kg_m2, record_dt_s=dt_s)
-    keep = (b.t_record_s >= t0_s) & np.isfinite(b.record_eci[0, :, 0])
+    return path_from_coast(coast(t0_s, x[:3], x[3:], beta_kg_m2, record_dt_s=dt_s), 0, t0_s)
+
+
+def path_from_coast(b, k: int, t0_s: float) -> ThreatPath:
+    """Body k's path from t0_s in a coast ``FlightBatch`` (recorded): ECEF points to impact."""
+    rec = b.record_eci[k]
+    keep = (b.t_record_s >= t0_s) & np.isfinite(rec[:, 0])
     t = b.t_record_s[keep]
-    rot = frames.rotation_eci_to_ecef(t)
-    r = np.einsum("nij,nj->ni", rot, b.record_eci[0, keep, :3])
-    t_imp = float(b.t_impact_s[0]) if b.impacted[0] else float(t[-1]) + dt_s
+    r = np.einsum("nij,nj->ni", frames.rotation_eci_to_ecef(t), rec[keep, :3])
+    dt = float(b.t_record_s[1] - b.t_record_s[0]) if b.t_record_s.size > 1 else PATH_DT_S
+    t_imp = float(b.t_impact_s[k]) if b.impacted[k] else float(t[-1]) + dt
     return ThreatPath(t, r, t_imp)
 
 

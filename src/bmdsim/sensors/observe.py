@@ -510,15 +510,13 @@ def _draw_per_object(order, target, p, rngs):
     groups = np.argsort(tg, kind="stable")
     bounds = np.searchsorted(tg[groups], np.arange(len(rngs) + 1))
     keep = np.ones(order.size, dtype=bool)
-    noise_parts = []
+    noise = np.empty((order.size, 3))
     for k, g in enumerate(rngs):
         sub = groups[bounds[k]:bounds[k + 1]]
         if sub.size and np.any(p[order[sub]] < 1.0):
             keep[sub] = g.random(sub.size) < p[order[sub]]
-        noise_parts.append((sub[keep[sub]], g.standard_normal((int(keep[sub].sum()), 3))))
-    noise = np.empty((order.size, 3))
-    for rows, z in noise_parts:
-        noise[rows] = z
+        kept = sub[keep[sub]]
+        noise[kept] = g.standard_normal((kept.size, 3))
     return order[keep], noise[keep]
 
 

@@ -376,6 +376,17 @@ class TrackHistory:
         x, P = _evaluate(self, np.full(flat.shape, k, np.int64), flat)
         return x.reshape(t.shape + (6,)), P.reshape(t.shape + (6, 6))
 
+    def states_at(self, targets, t_s) -> tuple[np.ndarray, np.ndarray]:
+        """`state_at` for pairs: target targets[i] at time t_s[i], (n, 6) and (n, 6, 6), in one
+        call (a campaign asks for thousands of tracks at once)."""
+        k = np.ascontiguousarray(np.asarray(targets, np.int64).reshape(-1))
+        t = np.ascontiguousarray(np.asarray(t_s, float).reshape(-1))
+        if k.shape != t.shape:
+            raise BmdsimInputError("t_s", f"{t.size} times", f"one per target: {k.size}")
+        if k.size and (k.min() < 0 or k.max() >= self.n_targets):
+            raise BmdsimInputError("targets", int(k.max() if k.max() >= self.n_targets else k.min()), f"must be in [0, {self.n_targets})")
+        return _evaluate(self, k, t)
+
 
 def _evaluate(h: TrackHistory, targets, times):
     wm, wc, gamma = h.sigma_points.weights()
