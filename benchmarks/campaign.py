@@ -4,11 +4,12 @@ The Alaska scenario of the issue: one Hwasong-15 from Sohae at Anchorage, four G
 Greely, the full chain (truth flight, sensors, tracking, impact prediction, decision, battle),
 every trial its own sensor noise and Pk draw. Prints JSON: trials, trials_per_s_1_worker,
 trials_per_s_2_workers, speedup (two workers over one), same_result (the two runs' rows agree),
-and s_per_100k_trials_2_workers (what 100,000 trials take at the two-worker rate). The two-worker
-run includes starting its worker processes; the one-worker run is this process on one numba thread,
-as each pool worker is.
+and s_per_100k_trials_2_workers (what 100,000 trials take at the two-worker rate). The one-worker
+run is this process on one numba thread, as each worker is; the two-worker run is this process and
+one worker process (`run_campaign`'s local pool), and includes starting that process (about 2 s:
+the interpreter, the imports and the compiled kernels from numba's cache).
 
-    python benchmarks/campaign.py [--trials 3000] [--chunk-size 250]
+    python benchmarks/campaign.py [--trials 10000] [--chunk-size 100]
 """
 
 from __future__ import annotations
@@ -23,8 +24,8 @@ from _alaska import SCENARIO
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--trials", type=int, default=3000)
-    ap.add_argument("--chunk-size", type=int, default=250)
+    ap.add_argument("--trials", type=int, default=10_000)
+    ap.add_argument("--chunk-size", type=int, default=100)
     args = ap.parse_args()
     import numba
 

@@ -14,6 +14,8 @@ from typing import Annotated, Optional
 
 import typer
 
+from bmdsim.campaign.runner import DEFAULT_CHUNK_SIZE
+
 app = typer.Typer(
     name="bmdsim",
     help="Ballistic missile defense simulator: threats, sensors, assessment, engagement.",
@@ -227,11 +229,11 @@ def export(
 def campaign(
     file: Annotated[str, typer.Argument(help="scenario TOML file")],
     trials: Annotated[int, typer.Option(help="number of Monte Carlo trials")] = 100,
-    workers: Annotated[int, typer.Option(help="worker processes (1: run in this process)")] = 1,
+    workers: Annotated[int, typer.Option(help="workers: this process and workers - 1 more processes (1: this process only)")] = 1,
     out: Annotated[Optional[str], typer.Option(help="folder for the chunk files (none: keep in memory)")] = None,
     resume: Annotated[bool, typer.Option("--resume", help="skip the chunks already complete in --out")] = False,
     seed: Annotated[Optional[int], typer.Option(help="root seed (default: the scenario's)")] = None,
-    chunk_size: Annotated[int, typer.Option(help="trials per chunk file")] = 10,
+    chunk_size: Annotated[int, typer.Option(help="trials per chunk (and chunk file)")] = DEFAULT_CHUNK_SIZE,
     pk: Annotated[Optional[bool], typer.Option("--pk/--no-pk", help="draw each interceptor's Pk from its Beta per trial (default: the scenario's [dispersion] pk)")] = None,
     sweep: Annotated[Optional[str], typer.Option(help="KEY=V1,V2,...: a campaign per value of pk, shots, rounds or count")] = None,
     scheduler: Annotated[Optional[str], typer.Option(help="Dask scheduler address (default: a local process pool)")] = None,

@@ -134,3 +134,45 @@ def test_layered_defense_midcourse_then_terminal():
         assert res.expected_value_by_method["milp"] >= res.expected_value_by_method["greedy"] - 1e-9
         assert res.expected_value == pytest.approx(1 - 0.25 * 0.25)
     assert 4 in fired
+
+
+def test_pathset_windows_equal_one_path_at_a_time(hs15_seattle, seoul_300km):
+    # the campaign's batched windows (one PathSet pass per fire unit) are the single-threat ones,
+    # array for array, with each threat's own commit time and track quality
+    from bmdsim.defense.battlespace import PathSet, engagement_window, per_path_sigma
+    from bmdsim.engine.engage import committed
+
+    guam = _assessed("hwasong-12", "Sunan", "Andersen AFB, Guam")
+    cs = [committed(a) for a in (hs15_seattle, seoul_300km, guam)]
+    assert all(c.engaged for c in cs)
+    paths = PathSet([c.path for c in cs])
+    sigma = per_path_sigma([c.sigma for c in cs])
+    for name in ("Fort Greely", "Patriot Osan", "Guam"):
+        bat = get_battery(name)
+        batched = paths.windows(bat, [c.commit_s for c in cs], sigma)
+        for c, w in zip(cs, batched):
+            one = engagement_window(bat, c.path, c.commit_s, c.sigma)
+            assert w.reason == one.reason
+            for f in ("t_intercept_s", "t_launch_s", "flyout_s", "lat_deg", "lon_deg", "alt_m"):
+                np.testing.assert_array_equal(getattr(w, f), getattr(one, f))
+    # and the three fire units each have a window against their own threat only
+    assert [w.empty for w in paths.windows(get_battery("Guam"), [c.commit_s for c in cs], sigma)] == [True, True, False]
+    assert not paths.windows(get_battery("Patriot Osan"), [c.commit_s for c in cs], sigma)[1].empty
+
+
+def test_fire_control_quality_removes_launch_times_with_a_poor_track(hs15_seattle):
+    # a track worse than FC_SIGMA_M at every launch time leaves no window, with the reason;
+    # one that is poor only before some time moves the earliest launch to after it
+    from bmdsim.defense.battlespace import FC_SIGMA_M, engagement_window
+    from bmdsim.engine.engage import committed
+
+    c = committed(hs15_seattle)
+    bat = get_battery("Fort Greely")
+    good = engagement_window(bat, c.path, c.commit_s, lambda t: np.zeros(np.shape(t)))
+    assert not good.empty
+    bad = engagement_window(bat, c.path, c.commit_s, lambda t: np.full(np.shape(t), 2 * FC_SIGMA_M))
+    assert bad.empty and bad.reason == "no fire-control quality track at the launch times"
+    cut = float(np.median(good.t_launch_s))
+    late = engagement_window(bat, c.path, c.commit_s, lambda t: np.where(np.asarray(t) < cut, 2 * FC_SIGMA_M, 10.0))
+    assert late.t_launch_s.min() >= cut
+    np.testing.assert_array_equal(late.t_launch_s, good.t_launch_s[good.t_launch_s >= cut])

@@ -134,3 +134,20 @@ def test_impact_is_on_the_ellipsoid_to_a_millimetre():
     assert b.impacted.all()
     _, _, h = frames.ecef_to_geodetic(b.impact_r_ecef_m)
     assert np.max(np.abs(h)) < 1e-3 * METRE
+
+
+def test_record_is_nan_before_the_start_and_after_the_impact():
+    # bodies starting at different times share one record grid: each row of a body is its state
+    # from its start to its impact, NaN outside (the buffer is filled only where it is kept)
+    me = kepler.min_energy(3000e3, radius_m=R_SPHERE_M)
+    r, v = surface_state(0.0, 0.0, 90.0, me["burnout_speed_mps"], me["flight_path_angle_deg"])
+    t0 = np.array([0.0, 37.5, 120.0])
+    b = coast(t0, np.repeat(r[None], 3, 0), np.repeat(v[None], 3, 0), 1e4, earth=VACUUM_SPHERE, record_dt_s=2.0)
+    t = b.t_record_s
+    for k in range(3):
+        ok = ~np.isnan(b.record_eci[k, :, 0])
+        inside = (t >= t0[k] - 1e-9) & (t <= b.t_impact_s[k] + 1e-9)
+        np.testing.assert_array_equal(ok, inside)
+        assert np.isnan(b.record_eci[k, ~inside]).all()
+    # the same flight shifted in time: the same states at the same time since start
+    np.testing.assert_allclose(b.record_eci[2, 60:70], b.record_eci[0, 0:10], rtol=0, atol=1e-3)

@@ -24,7 +24,8 @@ alone (`campaign.runner.run_trial` is a batch of one), and runs the chain batche
 5. **Battle.** Per trial, ``engine.engage.fight`` on the committed threats: the path each fire
    unit plans on is the deciding prediction's mean flight (the track's state at the decision
    flown on, as in the single run), and the fire-control quality at a launch time is the
-   track's covariance interpolated on a ``SIGMA_GRID_S`` grid (`_SigmaGrid`).
+   track's covariance interpolated on a ``SIGMA_GRID_S`` grid (`_SigmaGrids`); the windows of a
+   whole chunk are computed together (``defense.battlespace.PathSet``), one pass per fire unit.
 
 Differences from the single-run engine (``engine.run``), on purpose and measured in
 ``tests/campaign/test_batch.py``: linearised rather than sampled impact predictions, the
@@ -42,10 +43,11 @@ import numpy as np
 
 from bmdsim.assessment.linear import predict_impacts
 from bmdsim.assessment.policy import ENGAGE, NO_ENGAGE, Policy, evaluate
+from bmdsim.defense.battlespace import PathSet
 from bmdsim.earth import geodesy
 from bmdsim.earth.geography import TerritoryIndex, resolve_protected
 from bmdsim.engine.assess import BURNOUT_GAP_S, NO_IR_WAIT_S, RCS_BOOST_M2, RCS_ORBITAL_M2, RCS_RV_M2
-from bmdsim.engine.engage import PATH_DT_S, Committed, fight, path_from_coast
+from bmdsim.engine.engage import PATH_DT_S, Committed, fight, paths_from_coast
 from bmdsim.flight import kernel as K
 from bmdsim.flight.fly import fly, guidance_array, stack_missiles
 from bmdsim.flight.shaping import _aim_geometry, _impact_en, orbit_insertion, shape
@@ -223,34 +225,38 @@ def _fly_truth(threats, draws: _Draws):
 # Fire-control quality
 
 
-class _SigmaGrid:
-    """Callable t -> the track's 1-sigma RSS position error (m), interpolated in time between
-    values of ``TrackHistory.state_at`` (the last update at or before each grid time, predicted
-    to it) on a SIGMA_GRID_S grid from the commit time to impact."""
+class _SigmaGrids:
+    """The fire-control quality of several tracks: for track k, its 1-sigma RSS position error
+    (m) interpolated in time between values of ``TrackHistory.states_at`` (the last update at or
+    before each grid time, predicted to it) on a SIGMA_GRID_S grid from its commit time to
+    impact (clamped outside). Called as ``PathSet.windows``'s sigma: (track index, t_s) arrays;
+    ``one(k)`` is track k's as a callable of time alone."""
 
-    def __init__(self, t_grid: np.ndarray, s_grid: np.ndarray):
-        self.t_grid, self.s_grid = t_grid, s_grid
+    def __init__(self, hist, objects: list[int], commit_s: list[float], t_end: np.ndarray):
+        grids = [np.append(np.arange(c, max(c, float(t_end[k])), SIGMA_GRID_S), max(c, float(t_end[k])))
+                 for k, c in zip(objects, commit_s)]
+        self.offsets = np.zeros(len(grids) + 1, np.int64)
+        np.cumsum([g.size for g in grids], out=self.offsets[1:])
+        self.t_grid = np.concatenate(grids) if grids else np.zeros(0)
+        self.s_grid = np.zeros(0)
+        if grids:
+            kg = np.repeat(np.asarray(objects, np.int64), np.diff(self.offsets))
+            _, P = hist.states_at(kg, self.t_grid)
+            self.s_grid = np.sqrt(np.trace(P[:, :3, :3], axis1=1, axis2=2))
+        # one np.interp over all tracks: track k's grid shifted to start at k * span
+        lo, hi = self.t_grid[self.offsets[:-1]], self.t_grid[self.offsets[1:] - 1]
+        self._lo, self._hi = lo, hi
+        self._span = float(np.max(hi - lo, initial=0.0)) + 1.0
+        self._base = np.arange(len(grids)) * self._span - lo
+        self._x = self.t_grid + np.repeat(self._base, np.diff(self.offsets))
 
-    def __call__(self, t_s):
-        t = np.atleast_1d(np.asarray(t_s, float))
-        return np.interp(t, self.t_grid, self.s_grid)
+    def __call__(self, k, t_s):
+        k = np.asarray(k, np.int64)
+        t = np.clip(np.asarray(t_s, float), self._lo[k], self._hi[k])
+        return np.interp(t + self._base[k], self._x, self.s_grid)
 
-
-def _sigma_grids(hist, objects: list[int], commit_s: list[float], t_end: np.ndarray) -> list[_SigmaGrid]:
-    """The fire-control quality of the committed objects, all evaluated in one call."""
-    grids = [np.append(np.arange(c, max(c, float(t_end[k])), SIGMA_GRID_S), max(c, float(t_end[k])))
-             for k, c in zip(objects, commit_s)]
-    if not grids:
-        return []
-    tg = np.concatenate(grids)
-    kg = np.concatenate([np.full(g.size, k, np.int64) for k, g in zip(objects, grids)])
-    _, P = hist.states_at(kg, tg)
-    sig = np.sqrt(np.trace(P[:, :3, :3], axis1=1, axis2=2))
-    out, i = [], 0
-    for g in grids:
-        out.append(_SigmaGrid(g, sig[i:i + g.size]))
-        i += g.size
-    return out
+    def one(self, k: int):
+        return lambda t_s: self(np.full(np.shape(t_s), k, np.int64), t_s)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -264,8 +270,9 @@ class _Assessed:
     committed: Committed
 
 
-def _assess(resolved, threats, truth, det, index: TerritoryIndex, policy: Policy) -> list[_Assessed]:
-    """Decision, commit time, planned path and track quality of every object."""
+def _assess(resolved, threats, truth, det, index: TerritoryIndex, policy: Policy):
+    """Decision, commit time, planned path and track quality of every object; the engaged
+    objects in order and their fire-control quality (`_SigmaGrids`, in that order)."""
     n_obj = len(truth)
     hist = run_tracker(det, n_targets=n_obj)
     est = hist.established_at_s
@@ -288,18 +295,29 @@ def _assess(resolved, threats, truth, det, index: TerritoryIndex, policy: Policy
         idx = np.flatnonzero(active)
         x, P = hist.states_at(idx, t_e[idx])
         preds, fb = predict_impacts(t_e[idx], x, P, hist.model.beta_kg_m2, territory_index=index, record_dt_s=PATH_DT_S)
+        # ranges from the launch points to the predicted impacts, in one call
+        mlat = np.array([pr.mean_lat_deg for pr in preds])
+        mlon = np.array([pr.mean_lon_deg for pr in preds])
+        fin = np.isfinite(mlat)
+        launch_r = np.full(idx.size, np.nan)
+        if fin.any():
+            launch_r[fin] = geodesy.inverse(truth.launch_lat_deg[idx[fin]], truth.launch_lon_deg[idx[fin]], mlat[fin], mlon[fin])[0] / 1e3
+        engage_now = []
         for q, k in enumerate(idx):
-            pr = preds[q]
-            launch_r = None
-            if np.isfinite(pr.mean_lat_deg):
-                launch_r = float(geodesy.inverse(truth.launch_lat_deg[k], truth.launch_lon_deg[k], pr.mean_lat_deg, pr.mean_lon_deg)[0]) / 1e3
-            a = evaluate(policy, pr, launch_r, powered=False)
+            a = evaluate(policy, preds[q], float(launch_r[q]) if fin[q] else None, powered=False)
             if a.ready:
                 pending[k] = False
-                decided[int(k)] = (a.verdict, float(a.t_s), path_from_coast(fb, q, float(a.t_s)) if a.verdict == ENGAGE else None)
+                decided[int(k)] = (a.verdict, float(a.t_s), None)
+                if a.verdict == ENGAGE:
+                    engage_now.append((q, int(k), float(a.t_s)))
+        if engage_now:
+            qs, ks, ts = zip(*engage_now)
+            for k, t_dec, path in zip(ks, ts, paths_from_coast(fb, qs, ts)):
+                decided[k] = (ENGAGE, t_dec, path)
         t_e[idx] += ASSESS_EVERY_S
-    engaged = [k for k, d in decided.items() if d[0] == ENGAGE]
-    sigmas = dict(zip(engaged, _sigma_grids(hist, engaged, [decided[k][1] for k in engaged], t_end)))
+    engaged = sorted(k for k, d in decided.items() if d[0] == ENGAGE)
+    grids = _SigmaGrids(hist, engaged, [decided[k][1] for k in engaged], t_end)
+    sigmas = {k: grids.one(q) for q, k in enumerate(engaged)}
     out = []
     for k in range(n_obj):
         impact = (float(truth.t_impact_s[k]), float(lat_i[k]), float(lon_i[k])) if impacted[k] else None
@@ -309,7 +327,7 @@ def _assess(resolved, threats, truth, det, index: TerritoryIndex, policy: Policy
         verdict, t_dec, path = decided[k]
         c = Committed(True, t_dec, path, sigmas[k], impact) if verdict == ENGAGE else Committed(False, impact=impact)
         out.append(_Assessed(verdict, t_dec, c))
-    return out
+    return out, engaged, grids
 
 
 def run_batch(resolved, trial_ids: Sequence[int], root_seed: int, dispersion: Mapping[str, Any]) -> list[dict]:
@@ -340,8 +358,17 @@ def run_batch(resolved, trial_ids: Sequence[int], root_seed: int, dispersion: Ma
     det = observe(list(resolved.sensors), t_rec, r_ecef, burning, rcs, obj_rngs, noise_scale=noise)
 
     index = TerritoryIndex(resolve_protected(resolved.policy.protect))
-    assessed = _assess(resolved, threats, truth, det, index, resolved.policy)
+    assessed, engaged, grids = _assess(resolved, threats, truth, det, index, resolved.policy)
 
+    # every engaged object's window at every fire unit, in one pass per fire unit; the trials'
+    # fire units differ from the scenario's only in their drawn kill probability
+    n_s = len(resolved.batteries)
+    windows = np.full((n_s, n * nt), None, dtype=object)
+    if engaged:
+        paths = PathSet([assessed[k].committed.path for k in engaged])
+        commits = [assessed[k].committed.commit_s for k in engaged]
+        for i, bat in enumerate(resolved.batteries):
+            windows[i, engaged] = paths.windows(bat, commits, grids)
     doctrine = resolved.doctrine_map()
     values = [t.value for t in threats]
     lat_i, lon_i = truth.impact_lat_lon_deg
@@ -350,7 +377,7 @@ def run_batch(resolved, trial_ids: Sequence[int], root_seed: int, dispersion: Ma
         objs = assessed[q * nt:(q + 1) * nt]
         battle = fight(
             [a.committed for a in objs], draws.batteries[q], doctrine, np.random.default_rng(streams[q][-1]),
-            values=values, compare_methods=False,
+            values=values, compare_methods=False, windows=windows[:, q * nt:(q + 1) * nt],
         )
         for j, (spec, a, o) in enumerate(zip(threats, objs, battle.outcomes)):
             obj = q * nt + j

@@ -24,8 +24,8 @@ trials and threats, not a loop over engagements); a trial run alone (`run_trial`
 of one and gives the same rows.
 
 Trials are grouped in chunks of ``chunk_size`` consecutive trial ids; a chunk is the unit of
-work (`run_chunk`), of parallelism (a process per chunk) and of
-storage: ``out_dir/chunk-00000.parquet`` (pyarrow), written to a temporary file and renamed, so
+work (`run_chunk`), of parallelism (``workers=K``: this process and K - 1 worker processes
+take chunks from one queue; ``scheduler``: a Dask cluster's workers) and of storage: ``out_dir/chunk-00000.parquet`` (pyarrow), written to a temporary file and renamed, so
 a chunk file exists only when complete; `query` runs DuckDB SQL over all chunks as a view
 ``trials``. ``out_dir/campaign.json`` records what the
 chunks were run with; resuming checks it and skips the chunks already written, so a resumed
@@ -56,7 +56,7 @@ from bmdsim.errors import BmdsimInputError
 
 FORMAT_VERSION = 3  # 1: JSON lines; 2: Parquet; 3: Parquet with declared_at_s
 MANIFEST = "campaign.json"
-DEFAULT_CHUNK_SIZE = 10
+DEFAULT_CHUNK_SIZE = 100  # trials: big enough for the batched chain, small enough to resume
 DEFAULT_DISPERSION: dict[str, Any] = {
     "launch_time_s": 0.0, "launch_site_km": 0.0, "aim_km": 0.0, "performance": 0.0, "sensor_noise": 0.0, "pk": True,
 }
@@ -322,9 +322,10 @@ def run_campaign(
 
     seed: the root seed (default: the scenario's). out_dir: where chunk files go (None: kept in
     memory only). resume: skip the chunks already complete in out_dir. workers: 1 runs in this
-    process, more a process pool over chunks. progress: callable(done_trials, total_trials),
-    called as chunks finish. chunk_runner: ``f(resolved, trial_ids, root_seed, dispersion) ->
-    rows``, a top-level function (workers pickle it by name). scheduler: the address of a Dask
+    process; K > 1 runs this process and K - 1 worker processes on one queue of chunks.
+    progress: callable(done_trials, total_trials), called as chunks finish. chunk_runner:
+    ``f(resolved, trial_ids, root_seed, dispersion) -> rows``, a top-level function (workers
+    pickle it by name). scheduler: the address of a Dask
     distributed scheduler (``tcp://host:8786``): chunks run on its workers instead of the local
     pool, with the same rows (each chunk's trials are seeded by their ids, wherever they run);
     the workers must see the scenario file at the same path and have bmdsim installed.
@@ -389,26 +390,7 @@ def run_campaign(
         for c in todo:
             finished(c, chunk_runner(resolved, chunks[c], root_seed, dispersion))
     else:
-        import multiprocessing
-
-        # spawn: a fresh interpreter per worker (numba's threads do not survive fork), so the
-        # worker gets the scenario path and loads it; nothing unpicklable crosses over
-        ctx = multiprocessing.get_context("spawn")
-        with ProcessPoolExecutor(max_workers=min(workers, len(todo)), mp_context=ctx) as pool:
-            pending = {
-                pool.submit(_worker_chunk, scenario_path, c, chunks[c], root_seed, dispersion, chunk_runner)
-                for c in todo
-            }
-            try:
-                while pending:
-                    done, pending = wait(pending, return_when=FIRST_COMPLETED)
-                    for fut in done:
-                        finished(*fut.result())
-            except BaseException:
-                # an error or Ctrl-C: the chunks written stay; the rest is for --resume
-                for fut in pending:
-                    fut.cancel()
-                raise
+        _run_local_pool(workers, scenario_path, resolved, chunks, todo, root_seed, dispersion, chunk_runner, finished)
 
     rows = [r for c in range(len(chunks)) for r in results[c]]
     return CampaignResult(
@@ -416,6 +398,50 @@ def run_campaign(
         chunks_run=len(todo), chunks_skipped=skipped, elapsed_s=time.perf_counter() - t0,
         out_dir=None if out is None else str(out), dispersion=dispersion,
     )
+
+
+def _run_local_pool(workers, scenario_path, resolved, chunks, todo, root_seed, dispersion, chunk_runner, finished) -> None:
+    """Chunks over ``workers`` workers on this machine: this process and workers - 1 worker
+    processes, all taking chunks from one queue (the processes from its front, this process
+    from its back). This process is warm already (scenario parsed, kernels loaded), so it works
+    while the others start; each process keeps up to three chunks in hand."""
+    import multiprocessing
+    from collections import deque
+
+    import numba
+
+    # spawn: a fresh interpreter per worker (numba's threads do not survive fork), so the
+    # worker gets the scenario path and loads it; nothing unpicklable crosses over
+    ctx = multiprocessing.get_context("spawn")
+    n_proc = min(workers, len(todo)) - 1
+    queue = deque(todo)
+    threads = numba.get_num_threads()
+    with ProcessPoolExecutor(max_workers=n_proc, mp_context=ctx) as pool:
+        pending: set = set()
+        try:
+            while queue or pending:
+                while queue and len(pending) < 3 * n_proc:
+                    c = queue.popleft()
+                    pending.add(pool.submit(_worker_chunk, scenario_path, c, chunks[c], root_seed, dispersion, chunk_runner))
+                if queue:
+                    c = queue.pop()
+                    numba.set_num_threads(1)  # one core per worker, as in the worker processes
+                    try:
+                        rows = chunk_runner(resolved, chunks[c], root_seed, dispersion)
+                    finally:
+                        numba.set_num_threads(threads)
+                    finished(c, rows)
+                    done = {f for f in pending if f.done()}
+                    pending -= done
+                else:
+                    done, pending = wait(pending, return_when=FIRST_COMPLETED)
+                for fut in done:
+                    finished(*fut.result())
+        except BaseException:
+            # an error or Ctrl-C: the chunks written stay; the rest is for --resume
+            for fut in pending:
+                fut.cancel()
+            raise
 
 
 def _run_on_dask(address, scenario_path, chunks, todo, root_seed, dispersion, chunk_runner, finished) -> None:

@@ -16,11 +16,12 @@ intercept, with the launch times and intercept points that go with them.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
-from bmdsim.defense.flyout import ground_range_altitude, time_of_flight_s
+from bmdsim.defense.flyout import ground_range_m, time_of_flight_s
 from bmdsim.defense.interceptors import BatterySpec, InterceptorSpec
 from bmdsim.earth import frames
 
@@ -89,41 +90,93 @@ def engagement_window(
     commit_s: the earliest time a fire order can be given (the engage decision).
     track_sigma_m: callable t_s -> 1-sigma position error (m) of the track (None: always good).
     """
-    spec = battery.interceptor_spec()
-    lat, lon, alt = path.geodetic()
-    # the flyout model's own coordinates (sphere ground range and height), for its table
-    rng_m, h_m = ground_range_altitude(battery.site_lat_deg, battery.site_lon_deg, path.r_ecef_m)
-    rng_m = np.asarray(rng_m, float)
-    tof, reach = time_of_flight_s(spec, rng_m, h_m)
-    tof = np.asarray(tof, float)
-    reach = np.asarray(reach, bool) & (path.t_s < path.t_impact_s)
-    t_launch = path.t_s - tof
-    timely = reach & (t_launch >= commit_s + spec.launch_delay_s)
-    ok = timely.copy()
-    if track_sigma_m is not None and ok.any():
-        sig = np.asarray(track_sigma_m(np.where(ok, t_launch, commit_s)), float)
-        ok &= sig <= fc_sigma_m
-    reason = ""
-    if not ok.any():
-        in_band = (h_m >= spec.min_intercept_alt_m) & (h_m <= spec.max_intercept_alt_m)
-        if not in_band.any():
-            reason = "the threat never passes through the interceptor's altitude band"
-        elif not (in_band & (rng_m <= spec.max_range_m)).any():
-            reason = f"the threat passes no closer than {np.min(rng_m[in_band]) / 1e3:,.0f} km in the altitude band (reach {spec.max_range_m / 1e3:,.0f} km)"
-        elif not reach.any():
-            reason = "the flyout cannot reach any point of the path in the envelope"
-        elif not timely.any():
-            reason = "too late: every reachable intercept needs a launch before the decision"
-        else:
-            reason = "no fire-control quality track at the launch times"
-    return EngagementWindow(
-        battery=battery,
-        interceptor=spec,
-        t_intercept_s=path.t_s[ok],
-        t_launch_s=t_launch[ok],
-        flyout_s=tof[ok],
-        lat_deg=lat[ok],
-        lon_deg=lon[ok],
-        alt_m=alt[ok],
-        reason=reason,
-    )
+    sigma = None if track_sigma_m is None else per_path_sigma([track_sigma_m])
+    return PathSet([path]).windows(battery, [commit_s], sigma, fc_sigma_m)[0]
+
+
+def per_path_sigma(sigmas):
+    """A `PathSet.windows` sigma from one callable t_s -> sigma (m) per path (None: always good)."""
+
+    def sigma(seg: np.ndarray, t_s: np.ndarray) -> np.ndarray:
+        out = np.zeros(t_s.shape)
+        for k in np.unique(seg):
+            if sigmas[k] is not None:
+                m = seg == k
+                out[m] = np.asarray(sigmas[k](t_s[m]), float)
+        return out
+
+    return sigma
+
+
+class PathSet:
+    """Several threats' predicted paths end to end, for their engagement windows in one pass.
+
+    The geometry every fire unit needs (geodetic points, unit vectors) is computed once; each
+    `windows` call then costs a few array operations over all the paths together.
+    """
+
+    def __init__(self, paths: Sequence[ThreatPath]):
+        self.paths = list(paths)
+        n = [p.t_s.shape[0] for p in self.paths]
+        self.offsets = np.zeros(len(n) + 1, np.int64)
+        np.cumsum(n, out=self.offsets[1:])
+        self.seg = np.repeat(np.arange(len(n)), n)
+        self.t_s = np.concatenate([p.t_s for p in self.paths]) if n else np.zeros(0)
+        r = np.concatenate([p.r_ecef_m for p in self.paths]) if n else np.zeros((0, 3))
+        self.lat_deg, self.lon_deg, self.alt_m = frames.ecef_to_geodetic(r)
+        self.unit = r / np.linalg.norm(r, axis=-1, keepdims=True)
+        self.t_impact_s = np.array([p.t_impact_s for p in self.paths], float)
+
+    def windows(
+        self,
+        battery: BatterySpec,
+        commit_s,
+        track_sigma=None,
+        fc_sigma_m: float = FC_SIGMA_M,
+        spec: InterceptorSpec | None = None,
+    ) -> list[EngagementWindow]:
+        """The engagement window of one fire unit against each path (`engagement_window`).
+
+        commit_s (n,): each threat's commit time. track_sigma: None (tracks always good) or a
+        callable (path index (m,), t_s (m,)) -> 1-sigma RSS position error (m), e.g.
+        `per_path_sigma`. spec: the fire unit's interceptor when the caller has it already.
+        """
+        spec = battery.interceptor_spec() if spec is None else spec
+        seg, t = self.seg, self.t_s
+        commit = np.asarray(commit_s, float).reshape(-1)[seg]
+        # the flyout model's own coordinates (sphere ground range and height), for its table
+        rng_m = ground_range_m(battery.site_lat_deg, battery.site_lon_deg, self.unit)
+        h_m = self.alt_m
+        tof, reach = time_of_flight_s(spec, rng_m, h_m)
+        tof = np.asarray(tof, float)
+        reach = np.asarray(reach, bool) & (t < self.t_impact_s[seg])
+        t_launch = t - tof
+        timely = reach & (t_launch >= commit + spec.launch_delay_s)
+        ok = timely.copy()
+        if track_sigma is not None and ok.any():
+            # the track's quality at each feasible launch time (the others are out already)
+            ok[ok] = np.asarray(track_sigma(seg[ok], t_launch[ok]), float) <= fc_sigma_m
+        out = []
+        for k in range(len(self.paths)):
+            s = slice(self.offsets[k], self.offsets[k + 1])
+            okk = ok[s]
+            reason = "" if okk.any() else _why_empty(spec, rng_m[s], h_m[s], reach[s], timely[s])
+            out.append(EngagementWindow(
+                battery=battery, interceptor=spec, t_intercept_s=t[s][okk], t_launch_s=t_launch[s][okk],
+                flyout_s=tof[s][okk], lat_deg=self.lat_deg[s][okk], lon_deg=self.lon_deg[s][okk],
+                alt_m=h_m[s][okk], reason=reason,
+            ))
+        return out
+
+
+def _why_empty(spec: InterceptorSpec, rng_m, h_m, reach, timely) -> str:
+    in_band = (h_m >= spec.min_intercept_alt_m) & (h_m <= spec.max_intercept_alt_m)
+    if not in_band.any():
+        return "the threat never passes through the interceptor's altitude band"
+    if not (in_band & (rng_m <= spec.max_range_m)).any():
+        return f"the threat passes no closer than {np.min(rng_m[in_band]) / 1e3:,.0f} km in the altitude band (reach {spec.max_range_m / 1e3:,.0f} km)"
+    if not reach.any():
+        return "the flyout cannot reach any point of the path in the envelope"
+    if not timely.any():
+        return "too late: every reachable intercept needs a launch before the decision"
+    return "no fire-control quality track at the launch times"

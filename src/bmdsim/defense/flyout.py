@@ -429,7 +429,19 @@ def _unit(v: np.ndarray) -> np.ndarray:
     return v / np.linalg.norm(v, axis=-1, keepdims=True)
 
 
+@functools.lru_cache(maxsize=256)
+def _site_up_cached(site_lat_deg: float, site_lon_deg: float) -> np.ndarray:
+    from bmdsim.earth.frames import geodetic_to_ecef
+
+    up = _unit(geodetic_to_ecef(site_lat_deg, site_lon_deg, 0.0))
+    up.setflags(write=False)
+    return up
+
+
 def _site_up(site_lat_deg, site_lon_deg) -> np.ndarray:
+    """Unit vector of the site's geocentric direction (ECEF)."""
+    if np.ndim(site_lat_deg) == 0 and np.ndim(site_lon_deg) == 0:
+        return _site_up_cached(float(site_lat_deg), float(site_lon_deg))
     from bmdsim.earth.frames import geodetic_to_ecef
 
     return _unit(geodetic_to_ecef(site_lat_deg, site_lon_deg, 0.0))
@@ -445,12 +457,20 @@ def ground_range_altitude(site_lat_deg, site_lon_deg, r_ecef_m) -> tuple[np.ndar
     from bmdsim.earth.frames import ecef_to_geodetic
 
     r = np.asarray(r_ecef_m, dtype=float)
-    up = _site_up(site_lat_deg, site_lon_deg)
-    u = _unit(r)
-    cosang = np.clip(np.sum(u * up, axis=-1), -1.0, 1.0)
-    sinang = np.linalg.norm(np.cross(up, u), axis=-1)
     _, _, h = ecef_to_geodetic(r)
-    return R_FLYOUT_M * np.arctan2(sinang, cosang), h
+    return ground_range_m(site_lat_deg, site_lon_deg, _unit(r)), h
+
+
+def ground_range_m(site_lat_deg, site_lon_deg, u: np.ndarray) -> np.ndarray:
+    """`ground_range_altitude`'s ground range of points given by their unit vectors u (..., 3)."""
+    up = _site_up(site_lat_deg, site_lon_deg)
+    cosang = np.clip(u @ up, -1.0, 1.0)
+    # |up x u|, written out: np.cross costs more than the arithmetic on short arrays
+    cx = up[1] * u[..., 2] - up[2] * u[..., 1]
+    cy = up[2] * u[..., 0] - up[0] * u[..., 2]
+    cz = up[0] * u[..., 1] - up[1] * u[..., 0]
+    sinang = np.sqrt(cx * cx + cy * cy + cz * cz)
+    return R_FLYOUT_M * np.arctan2(sinang, cosang)
 
 
 def _ellipsoid_radius_m(u: np.ndarray) -> np.ndarray:
@@ -611,5 +631,6 @@ __all__ = [
     "FlyoutTable",
     "fly_direct",
     "ground_range_altitude",
+    "ground_range_m",
     "time_of_flight_s",
 ]

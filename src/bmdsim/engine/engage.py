@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from bmdsim.defense.assign import assign
-from bmdsim.defense.battlespace import FC_SIGMA_M, EngagementWindow, ThreatPath, engagement_window
+from bmdsim.defense.battlespace import FC_SIGMA_M, EngagementWindow, PathSet, ThreatPath, per_path_sigma
 from bmdsim.defense.doctrine import Doctrine
 from bmdsim.defense.interceptors import BatterySpec
 from bmdsim.earth import frames
@@ -67,13 +67,23 @@ def threat_path(track, t0_s: float, beta_kg_m2: float, dt_s: float = PATH_DT_S) 
 
 def path_from_coast(b, k: int, t0_s: float) -> ThreatPath:
     """Body k's path from t0_s in a coast ``FlightBatch`` (recorded): ECEF points to impact."""
-    rec = b.record_eci[k]
-    keep = (b.t_record_s >= t0_s) & np.isfinite(rec[:, 0])
-    t = b.t_record_s[keep]
-    r = np.einsum("nij,nj->ni", frames.rotation_eci_to_ecef(t), rec[keep, :3])
+    return paths_from_coast(b, [k], [t0_s])[0]
+
+
+def paths_from_coast(b, ks: Sequence[int], t0_s: Sequence[float]) -> list[ThreatPath]:
+    """`path_from_coast` of several bodies of one batch (the Earth's rotation on the record's
+    time grid computed once)."""
+    rot = frames.rotation_eci_to_ecef(b.t_record_s)
     dt = float(b.t_record_s[1] - b.t_record_s[0]) if b.t_record_s.size > 1 else PATH_DT_S
-    t_imp = float(b.t_impact_s[k]) if b.impacted[k] else float(t[-1]) + dt
-    return ThreatPath(t, r, t_imp)
+    out = []
+    for k, t0 in zip(ks, t0_s):
+        rec = b.record_eci[k]
+        keep = (b.t_record_s >= t0) & np.isfinite(rec[:, 0])
+        t = b.t_record_s[keep]
+        r = np.einsum("nij,nj->ni", rot[keep], rec[keep, :3])
+        t_imp = float(b.t_impact_s[k]) if b.impacted[k] else float(t[-1]) + dt
+        out.append(ThreatPath(t, r, t_imp))
+    return out
 
 
 def track_sigma(track):
@@ -144,40 +154,52 @@ def fight(
     method: str = "milp",
     fc_sigma_m: float = FC_SIGMA_M,
     compare_methods: bool = True,
+    windows: Sequence[Sequence[EngagementWindow | None]] | None = None,
 ) -> EngagementResult:
     """`engage` on the battle manager's view of each threat (`Committed`).
 
     compare_methods: also solve the assignment with the other method, for
-    ``expected_value_by_method`` (a campaign skips it).
+    ``expected_value_by_method`` (a campaign skips it). windows: the engagement windows
+    ``windows[i][j]`` of fire unit i against committed threat j when the caller has them
+    (a campaign computes a whole chunk's at once, ``battlespace.PathSet``); only the fire
+    units' geometry and timing matter there, the kill probability is taken from ``batteries``.
     """
     n_t, n_s = len(threats), len(batteries)
     values = np.ones(n_t) if values is None else np.asarray(values, float)
     outcomes = [ThreatOutcome(j, engaged=c.engaged) for j, c in enumerate(threats)]
     events: list[Event] = []
     fired: list[dict] = []
-    windows = [[None] * n_t for _ in range(n_s)]
+    specs = [b.interceptor_spec() for b in batteries]
+    engaged = [j for j, c in enumerate(threats) if c.engaged]
+    if windows is None:
+        windows = [[None] * n_t for _ in range(n_s)]
+        if engaged:
+            paths = PathSet([threats[j].path for j in engaged])
+            sigma = per_path_sigma([threats[j].sigma for j in engaged])
+            commits = [threats[j].commit_s for j in engaged]
+            for i, bat in enumerate(batteries):
+                for j, w in zip(engaged, paths.windows(bat, commits, sigma, fc_sigma_m, spec=specs[i])):
+                    windows[i][j] = w
     feasible = np.zeros((n_s, n_t), bool)
     p = np.zeros((n_s, n_t))
-    for j, c in enumerate(threats):
-        if not c.engaged:
-            continue
+    for j in engaged:
+        c = threats[j]
         for i, bat in enumerate(batteries):
-            w = engagement_window(bat, c.path, c.commit_s, c.sigma, fc_sigma_m)
-            windows[i][j] = w
+            w = windows[i][j]
             outcomes[j].windows.append(w)
             feasible[i, j] = not w.empty and bat.rounds > 0
-            p[i, j] = w.interceptor.sspk_mean
+            p[i, j] = specs[i].sspk_mean
         if not feasible[:, j].any():
             why = "; ".join(f"{batteries[i].name}: {windows[i][j].reason}" for i in range(n_s)) or "no fire units"
             events.append(Event(c.commit_s, "no engagement possible", j, why))
     # The doctrine fixes the salvo: the assignment deals in salvos (kill probability
     # 1 - (1 - p)^n, inventory in whole salvos), up to one per look at each fire unit.
-    docs = [_doctrine_for(doctrine, b) for b in batteries]
+    docs = [_doctrine_for(doctrine, s) for s in specs]
     n_salvo = np.array([d.shots for d in docs], int)
     n_looks = np.array([d.looks if d.mode == "shoot-look-shoot" else 1 for d in docs], int)
     inventory = np.array([b.rounds for b in batteries], int) // n_salvo
     p_salvo = 1.0 - (1.0 - p) ** n_salvo[:, None]
-    layers = {batteries[i].interceptor_spec().layer for i in range(n_s) if feasible[i].any()}
+    layers = {specs[i].layer for i in range(n_s) if feasible[i].any()}
     cap = int(n_looks.max(initial=1)) * max(1, len(layers))
     by_method: dict[str, float] = {}
     shots, ev = np.zeros((n_s, n_t), int), 0.0
@@ -198,10 +220,12 @@ def fight(
                 continue
             w = windows[i][j]
             # the interceptor's own kill-assessment time sets the gap between looks
-            d = docs[i].model_copy(update={"looks": n // n_salvo[i], "kill_assessment_s": w.interceptor.kill_assessment_s})
-            if d.looks == 1:
-                d = d.model_copy(update={"mode": "salvo"})
-            plan = d.plan(w.earliest_s, w.latest_s, w.flyout_at, float(c.commit_s) + w.interceptor.launch_delay_s)
+            looks_ij = n // n_salvo[i]
+            upd = {"looks": looks_ij, "kill_assessment_s": specs[i].kill_assessment_s}
+            if looks_ij == 1:
+                upd["mode"] = "salvo"
+            d = docs[i].model_copy(update=upd)
+            plan = d.plan(w.earliest_s, w.latest_s, w.flyout_at, float(c.commit_s) + specs[i].launch_delay_s)
             for look in plan:
                 looks.append((look.intercept_s, look.launch_s, i, look.shots))
         looks.sort()
@@ -210,7 +234,7 @@ def fight(
             if t_launch >= killed_known_at:
                 continue  # the kill is known before this look would launch: hold the rounds
             bat = batteries[i]
-            spec = windows[i][j].interceptor
+            spec = specs[i]
             events.append(Event(t_launch, "interceptor launch", j, f"{bat.name}: {k} x {spec.name}"))
             o.interceptors_fired += k
             if o.intercepted:
@@ -242,8 +266,8 @@ def fight(
     return EngagementResult(outcomes, events, shots, method, ev, by_method, fired)
 
 
-def _doctrine_for(doctrine, battery: BatterySpec) -> Doctrine:
+def _doctrine_for(doctrine, spec) -> Doctrine:
+    """The doctrine of a fire unit with interceptor ``spec``."""
     if isinstance(doctrine, Doctrine):
         return doctrine
-    spec = battery.interceptor_spec()
     return doctrine.get(spec.id, doctrine.get(spec.id.split(":")[0], Doctrine()))

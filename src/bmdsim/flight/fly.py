@@ -293,21 +293,29 @@ def _cfg(earth: EarthModel, tolerances: Tolerances) -> np.ndarray:
 
 
 def _record_buffer(n: int, record_dt_s: float | None, tolerances: Tolerances) -> tuple[np.ndarray, float]:
+    """The record buffer, uninitialised: the kernel notes the rows it writes (``O_REC_FIRST``,
+    ``O_REC_LAST``) and `_trim_record` sets the others to NaN within what is kept, so the pages
+    past the last impact are never touched."""
     if not record_dt_s:
         return np.zeros((n, 0, 6)), 0.0
     n_rec = int(np.ceil(tolerances.t_max_s / record_dt_s)) + 1
-    return np.full((n, n_rec, 6), np.nan), float(record_dt_s)
+    return np.empty((n, n_rec, 6)), float(record_dt_s)
 
 
 def _trim_record(rec, summary, dt, tolerances):
-    """Cut the record buffer after the last impact; (None, None) when nothing was recorded."""
+    """Cut the record buffer after the last impact, NaN where a body has no record (before its
+    start, after its impact); (None, None) when nothing was recorded."""
     if dt <= 0.0:
         return None, None
     t_imp = summary[:, K.O_T_IMPACT]
     t_last = np.nanmax(np.where(np.isnan(t_imp), tolerances.t_max_s, t_imp))
     keep = min(rec.shape[1], int(np.floor(t_last / dt)) + 2)
     rec = rec[:, :keep]
-    return np.arange(keep) * dt, rec
+    rows = np.arange(keep)
+    first = np.nan_to_num(summary[:, K.O_REC_FIRST], nan=keep)
+    last = np.nan_to_num(summary[:, K.O_REC_LAST], nan=-1)
+    rec[(rows[None, :] < first[:, None]) | (rows[None, :] > last[:, None])] = np.nan
+    return rows * dt, rec
 
 
 def coast(

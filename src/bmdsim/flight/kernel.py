@@ -62,8 +62,8 @@ P_MASS, P_BETA = range(2)
 ) = range(14)
 N_CFG = 14
 # Layout of ``summary[n, :]``
-O_STATUS, O_T_BURNOUT, O_T_IMPACT, O_APOGEE_H, O_T_APOGEE, O_NSTEPS, O_NREJECT = range(7)
-N_SUMMARY = 7
+O_STATUS, O_T_BURNOUT, O_T_IMPACT, O_APOGEE_H, O_T_APOGEE, O_NSTEPS, O_NREJECT, O_REC_FIRST, O_REC_LAST = range(9)
+N_SUMMARY = 9  # O_REC_FIRST, O_REC_LAST: the first and last record rows written (NaN: none)
 
 STATUS_IMPACT = 0
 STATUS_ORBITAL = 1
@@ -437,6 +437,10 @@ def _integrate(
                     _hermite(y, f, ynew, fnew, hstep, (tj - t) / hstep if hstep > 0 else 1.0, ytmp)
                     for i in range(6):
                         rec[j, i] = ytmp[i]
+                    if not (summ[O_REC_FIRST] <= j):  # NaN at first
+                        summ[O_REC_FIRST] = j
+                    if not (summ[O_REC_LAST] >= j):
+                        summ[O_REC_LAST] = j
                 j += 1
         for i in range(7):
             y[i] = ynew[i]
