@@ -8,8 +8,11 @@ of --repeat): ``track`` of the detections before t = 400 s (the engagement windo
 whole flight.
 
 Prints JSON: per window, detections, detections per trial, us per detection, ms per trial,
-plus compile_s, and ``before``: the same measurement of the tracker before its flat-array
-kernels (commit e0559b5), taken in one process with this version on the same detections.
+plus compile_s, and two earlier versions' figures from this script on the same pickled
+detections and machine (constants below; reproduce them with PYTHONPATH as noted there):
+``before``, the tracker before its flat-array kernels (commit e0559b5), and ``previous``, the
+tracker before the closed-form vacuum STM, the air STM's own RK4 steps, the whitened update and
+the counting sort (commit 7679675).
 
     python benchmarks/tracking.py [--n 500] [--repeat 5] [--method ekf] [--detections FILE.pkl]
         [--save FILE.npz] [--compare FILE.npz]
@@ -17,7 +20,7 @@ kernels (commit e0559b5), taken in one process with this version on the same det
 
 --save writes both windows' TrackHistory arrays (x, P, t_s, established_at_s, initiated_at_s,
 nis); --compare reports the largest relative differences against such a file (P: relative to
-sqrt(P_ii P_jj); times: absolute).
+sqrt(P_ii P_jj); times: absolute), and the largest position (m) and velocity (m/s) differences.
 """
 
 from __future__ import annotations
@@ -41,6 +44,14 @@ BEFORE = {
     "commit": "e0559b5",
     "t_lt_400": {"us_per_detection_best": 4.4198, "ms_per_trial_best": 3.6634},
     "full": {"us_per_detection_best": 4.5283, "ms_per_trial_best": 7.9171},
+}
+# The tracker before this round's changes (commit 7679675), the same way (`git archive 7679675
+# src`), best of three runs of --repeat 5 interleaved with three of this version, which gave
+# t < 400 s 0.3381 us per detection (0.2803 ms per trial), full 0.3788 (0.6622): 2.1x.
+PREVIOUS = {
+    "commit": "7679675",
+    "t_lt_400": {"us_per_detection_best": 0.7176, "ms_per_trial_best": 0.5948},
+    "full": {"us_per_detection_best": 0.8172, "ms_per_trial_best": 1.4287},
 }
 
 
@@ -147,6 +158,8 @@ def compare(h, ref_path: str, label: str) -> dict:
             pos = np.linalg.norm(b[:, :3], axis=1, keepdims=True)
             vel = np.linalg.norm(b[:, 3:], axis=1, keepdims=True)
             out["x_rel_to_norm"] = float(np.nanmax(np.abs(a - b) / np.hstack([pos, pos, pos, vel, vel, vel])))
+            out["max_position_diff_m"] = float(np.nanmax(np.linalg.norm(a[:, :3] - b[:, :3], axis=1)))
+            out["max_velocity_diff_mps"] = float(np.nanmax(np.linalg.norm(a[:, 3:] - b[:, 3:], axis=1)))
         if name == "P":
             # relative to each matrix's diagonal scale: |dP_ij| / sqrt(P_ii P_jj)
             d = np.sqrt(np.abs(np.einsum("uii->ui", b)))
@@ -200,7 +213,7 @@ def main() -> None:
     compile_s = time.perf_counter() - t0
 
     result: dict = {"n_trials": args.n, "method": args.method, "threads": numba.get_num_threads(),
-                    "compile_s": round(compile_s, 3), "before": BEFORE}
+                    "compile_s": round(compile_s, 3), "before": BEFORE, "previous": PREVIOUS}
     hist = {}
     for label, d in (("t_lt_400", early), ("full", det)):
         holder = {}

@@ -6,8 +6,12 @@ bmdsim.sensors.observe (every look of every object, in numpy, then one lexsort),
 the oracle. Cases mix radars and infrared satellites, sectors through north, all-round radars,
 p_detect < 1, looks between samples, non-uniform time grids, rcs varying in time, objects that
 stop flying (NaN), burning and cold objects, coinciding looks, and objects exactly at the
-boundaries of range and elevation.
+boundaries of range and elevation. A generator per object with a noise_scale (the campaign's
+call) is checked against each object observed alone by the reference, and the draws, which
+observe makes in numba, against numpy's own Generator methods.
 """
+
+import sys
 
 import numpy as np
 import pytest
@@ -15,8 +19,10 @@ import pytest
 from bmdsim.earth.frames import enu_basis, geodetic_to_ecef
 from bmdsim.sensors import Detections, get_sensor, observe
 from bmdsim.sensors.geometry import clears_earth, in_azimuth_sector, measure, site_enu, wrap_2pi, wrap_pi
-from bmdsim.sensors.observe import _interp_index, _wrap_2pi, _wrap_pi, look_times
+from bmdsim.sensors.observe import _cached, _draw, _interp_index, _wrap_2pi, _wrap_pi, look_times
 from bmdsim.sensors.spec import KIND_INFRARED, KIND_RADAR, RadarSpec
+
+OBSERVE = sys.modules["bmdsim.sensors.observe"]   # the module (bmdsim.sensors.observe is the function)
 
 _MIN_COS_EL = 1e-6
 
@@ -82,7 +88,7 @@ def _infrared(spec, t_s, r, burning):
                 kind=KIND_INFRARED, p=spec.p_detect)
 
 
-def reference_observe(sensors, t, r, burning, rcs, rng):
+def reference_observe(sensors, t, r, burning, rcs, rng, noise_scale=None):
     if rcs.ndim == 1:
         rcs = np.broadcast_to(rcs[:, None], burning.shape)
     parts = []
@@ -104,7 +110,10 @@ def reference_observe(sensors, t, r, burning, rcs, rng):
         keep = rng.random(f["p_arr"].size) < f["p_arr"]
         f = {k: v[keep] for k, v in f.items()}
     m = f["t_s"].size
-    z = f["z"] + f["sig"] * rng.standard_normal((m, 3))
+    noise = rng.standard_normal((m, 3))
+    if noise_scale is not None:
+        noise *= noise_scale[f["target"], f["sensor"]][:, None]
+    z = f["z"] + f["sig"] * noise
     ir = f["kind_arr"] == KIND_INFRARED
     z[:, 1] = np.where(ir, z[:, 1], wrap_2pi(z[:, 1]))
     z[:, 0] = np.where(ir, wrap_2pi(z[:, 0]), z[:, 0])
@@ -218,7 +227,10 @@ def test_scalar_wraps_are_the_geometry_wraps_bitwise():
         rng.uniform(-20, 20, 20000), rng.normal(0, 1e6, 2000), np.arange(-6, 7) * np.pi,
         np.nextafter(np.arange(-6, 7) * np.pi, np.inf), np.nextafter(np.arange(-6, 7) * np.pi, -np.inf),
         [0.0, -0.0, 1e-300, -1e-300, -1e-17, -5e-324, two_pi, -two_pi, np.nextafter(two_pi, 0), np.nan, np.inf,
-         -np.inf, 1e300, -1e300],
+         -np.inf, 1e300, -1e300, 2 * two_pi, np.nextafter(2 * two_pi, 0), np.nextafter(2 * two_pi, np.inf),
+         np.nextafter(two_pi, np.inf), np.nextafter(-two_pi, 0), np.nextafter(-two_pi, -np.inf)],
+        rng.uniform(two_pi, 2 * two_pi, 5000), rng.uniform(-two_pi, 0.0, 5000),   # the fast paths of the wraps
+        rng.uniform(0.0, two_pi, 5000) - np.pi, -np.logspace(-320, 0, 500),
     ])
     for fast, ref in ((_wrap_2pi, wrap_2pi), (_wrap_pi, wrap_pi)):
         got = np.array([fast(x) for x in a])
@@ -270,3 +282,129 @@ def test_noise_scale_multiplies_the_noise_not_the_reported_covariance():
     np.testing.assert_array_equal(three.R, one.R)
     with pytest.raises(Exception, match="noise_scale"):
         observe(sensors, t, r, burn, rcs, gens(), noise_scale=np.ones((2, 2)))
+
+
+# ---------------------------------------------------------------- per-object generators
+
+def reference_per_object(sensors, t, r, burning, rcs, rngs, noise_scale):
+    """Each object alone with its generator (object after object), its noise scaled by its row
+    of noise_scale, then all sorted by (time, sensor, target, platform): the documented meaning
+    of a list of generators."""
+    rcs = np.asarray(rcs, float)
+    parts = []
+    for k, g in enumerate(rngs):
+        ns = None if noise_scale is None else noise_scale[k:k + 1]
+        d = reference_observe(sensors, t, r[k:k + 1], burning[k:k + 1], rcs[k:k + 1], g, ns)
+        parts.append(Detections(**{**{f: getattr(d, f) for f in Detections.__dataclass_fields__},
+                                   "target": np.full(len(d), k, dtype=np.int64)}))
+    cat = {f: np.concatenate([getattr(d, f) for d in parts]) for f in Detections.__dataclass_fields__}
+    order = np.lexsort((cat["platform"], cat["target"], cat["sensor"], cat["t_s"]))
+    return Detections(**{f: v[order] for f, v in cat.items()})
+
+
+@pytest.mark.parametrize("case", range(6))
+def test_one_generator_per_object_and_noise_scale_match_the_reference(case):
+    """The campaign's call: a generator per object and a noise_scale, bitwise as each object
+    observed alone; with p_detect < 1 on some sensors or none, a generator shared by several
+    objects, coinciding looks, rcs varying in time."""
+    rng = np.random.default_rng(300 + case)
+    if case == 5:   # looks closer than the rounding slack of look_times
+        t = np.array([1000.0, 1000.0 + 1e-6, 1000.0 + 3e-6])
+        sensors = [get_sensor("Shariki", {"revisit_s": 1e-6, "half_width_az_deg": 180.0, "p_detect": 0.5}),
+                   get_sensor("SBIRS", {"revisit_s": 1e-6, "detection_delay_s": 0.0})]
+        pts = geodetic_to_ecef(np.array([40.0, 40.5, 39.0, 41.0]), np.array([135.0, 134.0, 133.0, 136.0]), 300e3)
+        r = np.repeat(pts[:, None], t.size, axis=1)
+        burn = np.ones((4, t.size), bool)
+    else:
+        t = np.arange(0.0, 400.0, 1.0) if case % 2 else np.cumsum(np.r_[0.0, rng.uniform(0.5, 3.0, 250)])
+        r, burn = _arcs(rng, 12, t)
+        p = {} if case < 2 else {"p_detect": 0.6}
+        sensors = [get_sensor(name, p if name in ("SBX", "Seongju", "SBIRS") else {}) for name in SENSORS]
+    n = r.shape[0]
+    rcs = rng.uniform(0.001, 20.0, (n, t.size)) if case % 3 == 0 else rng.uniform(0.001, 20.0, n)
+    noise_scale = np.exp(0.5 * rng.standard_normal((n, len(sensors))))
+    noise_scale[0] = 0.0
+
+    def gens():
+        if case == 4:   # one generator shared by the even objects: they draw in turn
+            shared = np.random.default_rng(99)
+            return [shared if k % 2 == 0 else np.random.default_rng(k) for k in range(n)]
+        return [np.random.default_rng(np.random.SeedSequence(7).spawn(n)[k]) for k in range(n)]
+
+    g1, g2 = gens(), gens()
+    got = observe(sensors, t, r, burn, rcs, g1, noise_scale=noise_scale)
+    want = reference_per_object(sensors, t, r, burn, rcs, g2, noise_scale)
+    assert len(got) > 20 and len(set(got.target)) >= 3
+    assert_same(got, want)
+    assert [g.bit_generator.state for g in g1] == [g.bit_generator.state for g in g2]
+    one = observe(sensors, t, r, burn, rcs, np.random.default_rng(5), noise_scale=noise_scale)
+    assert_same(one, reference_observe(sensors, t, r, burn, np.asarray(rcs, float), np.random.default_rng(5),
+                                       noise_scale))
+
+
+@pytest.mark.parametrize("bit_generator", [np.random.PCG64, np.random.PCG64DXSM, np.random.MT19937, np.random.Philox,
+                                           np.random.SFC64])
+@pytest.mark.parametrize("fast", [True, False])
+def test_draws_are_numpys_own(bit_generator, fast, monkeypatch):
+    """`_draw` (in numba through the bit generators' C interface, or by the Generators' methods)
+    gives what Generator.random and Generator.standard_normal give, and leaves the same states:
+    200,000 normal triples reach the ziggurat's tail and wedges thousands of times."""
+    monkeypatch.setattr(OBSERVE, "_FAST_DRAWS", fast and OBSERVE._FAST_DRAWS)
+    for seed in (1, 2):
+        gens = [np.random.Generator(bit_generator(seed + 10 * k)) for k in range(3)]
+        refs = [np.random.Generator(bit_generator(seed + 10 * k)) for k in range(3)]
+        m = 200_000
+        # three blocks: all rows of the first generator with keep draws, then two without, the
+        # last generator's rows interleaved with the second's
+        start = np.array([0, 1000, 1000 + (m - 1000) // 2, m])
+        rows = np.r_[np.arange(1000), np.arange(1000, m, 2), np.arange(1001, m, 2)]
+        p = np.where(np.arange(m) % 3 == 0, 0.4, 1.0)
+        check = np.array([True, False, False])
+        keep, noise = np.ones(m, dtype=bool), np.full((m, 3), np.nan)
+        _draw(gens, start, rows, False, check, np.arange(m), np.arange(m, dtype=np.int32), p, keep, noise)
+        want_keep = np.ones(m, dtype=bool)
+        want_keep[:1000] = refs[0].random(1000) < p[:1000]
+        want = np.full((m, 3), np.nan)
+        for k in range(3):
+            sub = rows[start[k]:start[k + 1]]
+            sub = sub[want_keep[sub]]
+            want[sub] = refs[k].standard_normal((sub.size, 3))
+        assert np.array_equal(keep, want_keep)
+        assert np.array_equal(noise, want, equal_nan=True)
+        assert all(_same_state(g, h) for g, h in zip(gens, refs))
+        # one block of all rows in order (one Generator for every object)
+        g, ref = np.random.Generator(bit_generator(seed)), np.random.Generator(bit_generator(seed))
+        keep, noise = np.ones(m, dtype=bool), np.empty((m, 3))
+        _draw([g], np.array([0, m]), np.empty(0, np.int64), True, np.array([False]), np.arange(m),
+              np.zeros(m, dtype=np.int32), np.ones(1), keep, noise)
+        assert np.array_equal(noise, ref.standard_normal((m, 3)))
+        assert _same_state(g, ref)
+
+
+def _same_state(g, h):
+    def same(a, b):
+        if isinstance(a, dict):
+            return isinstance(b, dict) and a.keys() == b.keys() and all(same(a[k], b[k]) for k in a)
+        if isinstance(a, np.ndarray):
+            return np.array_equal(a, b)
+        return a == b
+    return same(g.bit_generator.state, h.bit_generator.state)
+
+
+def test_sensor_constants_follow_the_sensors_given():
+    """observe keeps each sensor list's constants (sites, bases, sources) by the identity of its
+    sensors: a new list, or new sensors, are seen as they are."""
+    rng = np.random.default_rng(11)
+    t = np.arange(0.0, 300.0, 1.0)
+    r, burn = _arcs(rng, 8, t)
+    rcs = np.full(8, 2.0)
+    sensors = [get_sensor(name) for name in SENSORS]
+    compare(sensors, t, r, burn, rcs, 1)
+    moved = [s.model_copy(update={"site_lat_deg": s.site_lat_deg + 3.0, "p_detect": 0.5}) if isinstance(s, RadarSpec)
+             else s.model_copy(update={"satellite_lon_deg": (120.0,)}) for s in sensors]
+    compare(moved, t, r, burn, rcs, 2)
+    compare(sensors[::-1], t, r, burn, rcs, 3)
+    built = []
+    assert _cached(moved, lambda: built.append(1) or "x") != "x"     # already there
+    fresh = [s.model_copy() for s in moved]
+    assert _cached(fresh, lambda: built.append(1) or "x") == "x" and built == [1]

@@ -3,7 +3,9 @@
 - the scalar ballistic acceleration of the propagation against ``flight.kernel.deriv`` itself;
 - the analytic drag partials against central differences of deriv (the partials before them);
 - the analytic gradient of the air height against central differences of the flight kernel's;
-- the flat-array EKF predict and update against dense numpy (Phi P Phi^T + Q, Joseph form);
+- the flat-array EKF predict and update against dense numpy (Phi P Phi^T + Q, Joseph form),
+  and the update against an extended-precision Joseph form from priors up to 1e12 times the
+  posterior (the optimal-gain form below det(S) / det(R) = JOSEPH_ABOVE, the Joseph form above);
 - one work array reused over a sequence of predicts and updates against fresh calls;
 - ``track``: every output row written, independent of input order, ENU bases per site run.
 """
@@ -155,6 +157,50 @@ def test_flat_ekf_update_is_the_dense_joseph_form(kind, site):
     assert np.array_equal(Pn[0], Pn[0].T)
 
 
+def _joseph_longdouble(P, H, R):
+    """The Joseph-form update of P in extended precision (x87 long double, 64-bit mantissa)."""
+    P, H, R = (np.asarray(a, np.longdouble) for a in (P, H, R))
+    S = H @ P @ H.T + R
+    adj = np.empty((3, 3), np.longdouble)  # 3 x 3 inverse by cofactors, in long double
+    for i in range(3):
+        for j in range(3):
+            m = np.delete(np.delete(S, i, 0), j, 1)
+            adj[j, i] = (-1) ** (i + j) * (m[0, 0] * m[1, 1] - m[0, 1] * m[1, 0])
+    K = P @ H.T @ (adj / (S[0] @ adj[:, 0]))
+    A = np.eye(6, dtype=np.longdouble) - K @ H
+    ratio = float(np.linalg.det(S.astype(float)) / np.linalg.det(R.astype(float)))  # det(S) / det(R)
+    return (A @ P @ A.T + K @ R @ K.T).astype(float), ratio
+
+
+@pytest.mark.parametrize("sigma_r_m", [1e6, 3e3, 300.0, 30.0])
+def test_update_from_a_diffuse_prior_stays_exact_and_positive(sigma_r_m):
+    # oracle: the Joseph form in extended precision. A radar (1 m, 1 urad) updating a prior of
+    # sigma_r_m and sigma_r_m / 1000 s: variance reductions from ~1e12 (diffuse: the Joseph form,
+    # det(S) / det(R) far above JOSEPH_ABOVE) to ~10 (the optimal-gain form, whose error is
+    # ~eps times the reduction, <= ~2e-10 below the threshold); then four more predict-update
+    # cycles, whose priors (position and velocity nearly collinear after one update) make even
+    # the dense float64 Joseph form err by up to ~1e-10: allowed 10 times that.
+    rng = np.random.default_rng(12)
+    x = _state(600e3)
+    P = np.diag(np.array([sigma_r_m] * 3 + [sigma_r_m / 1000.0] * 3) ** 2)
+    R = np.diag([1.0, 1e-6**2, 1e-6**2])
+    t = 10.0
+    for step in range(5):
+        z = simulate_measurements(x, t, RADAR, SHARIKI, R, rng)
+        _, H = M.measure(x, t, RADAR, SHARIKI)
+        ref, ratio = _joseph_longdouble(P, H[0], R)
+        xn, Pn, nis = F.ekf_update(x, P, t, RADAR, z, R, SHARIKI)
+        Kd = P @ H[0].T @ np.linalg.inv(H[0] @ P @ H[0].T + R)
+        Ad = np.eye(6) - Kd @ H[0]
+        dense = _rel_P(Ad @ P @ Ad.T + Kd @ R @ Kd.T, ref)
+        tol = max(1e-13, 10.0 * dense) + (0.0 if ratio > F.JOSEPH_ABOVE else 1e-15 * ratio)
+        assert _rel_P(Pn[0], ref) < tol, (step, ratio)
+        np.linalg.cholesky(Pn[0])  # positive definite
+        assert np.isfinite(nis[0])
+        x1, P1 = F.ekf_predict(xn[0], Pn[0], t, t + 1.0)
+        x, P, t = x1[0], P1[0], t + 1.0
+
+
 def test_one_work_array_reused_equals_fresh_calls():
     # the per-target work array carries nothing from one call to the next but the state
     rng = np.random.default_rng(5)
@@ -225,10 +271,9 @@ def test_track_writes_every_row_whatever_the_input_order(method):
 def test_site_bases_per_run_equal_the_per_detection_bases():
     det = _small_detections()
     m = det.t_s.size
-    order = np.lexsort((np.arange(m), det.t_s, det.target))
     for ns in (det, SimpleNamespace(**vars(det), site_lat_deg=np.full(m, 40.0), site_lon_deg=np.full(m, 140.0))):
-        B, bidx = _site_bases(ns, ns.site_ecef_m, m, order)
-        lat_lon = (ns.site_lat_deg[order], ns.site_lon_deg[order]) if hasattr(ns, "site_lat_deg") else (None, None)
-        ref = M.site_basis(ns.site_ecef_m[order], *lat_lon)
-        assert np.array_equal(B[bidx], ref)
+        site, B, run = _site_bases(ns, ns.site_ecef_m, m)
+        lat_lon = (ns.site_lat_deg, ns.site_lon_deg) if hasattr(ns, "site_lat_deg") else (None, None)
+        assert np.array_equal(site[run], ns.site_ecef_m)
+        assert np.array_equal(B[run], M.site_basis(ns.site_ecef_m, *lat_lon))
         assert B.shape[0] < m / 10

@@ -1,7 +1,9 @@
 """Motion and measurement models of the trackers against independent derivatives and frames.
 
 Oracles: central finite differences of the flight kernel's own acceleration and of the flown
-mean (for the analytic gravity gradient and the variational equations); ``earth.frames``
+mean (for the analytic gravity gradient and the variational equations); the variational
+equations integrated with the mean's RK4 stages (for the closed-form vacuum STM and the air
+STM's own RK4 steps); ``earth.atmosphere`` (for the density and its slope); ``earth.frames``
 (numpy, independent of the numba kernels) for the measurement geometry.
 """
 
@@ -10,8 +12,9 @@ import pytest
 
 from bmdsim.earth import frames
 from bmdsim.flight.fly import EarthModel
+from bmdsim.earth.atmosphere import density_and_sound_speed
 from bmdsim.tracking import INFRARED, RADAR, MotionModel, acceleration_jacobian, measure, transition
-from bmdsim.tracking.models import wrap_pi
+from bmdsim.tracking.models import _density_slope, wrap_pi
 
 METRE = 1.0
 MRAD = 1e-3
@@ -88,6 +91,88 @@ def test_stm_matches_finite_differences_of_the_flown_mean(dt):
     # the process noise is the constant-velocity white-acceleration one: Q_vv = q dt
     assert q[0, 3, 3] == pytest.approx(model.q_m2_s3 * dt, rel=1e-12)
     assert q[0, 0, 0] == pytest.approx(model.q_m2_s3 * dt**3 / 3, rel=1e-12)
+
+
+def _state(h_m, lat, lon, gamma_deg, speed):
+    """ECI (= ECEF at t = 0) state at geodetic height h_m, flight-path angle gamma below the horizon."""
+    r = frames.geodetic_to_ecef(lat, lon, h_m)
+    up = r / np.linalg.norm(r)
+    east = np.cross([0, 0, 1.0], up)
+    east /= np.linalg.norm(east)
+    v = speed * (np.cos(np.radians(gamma_deg)) * east - np.sin(np.radians(gamma_deg)) * up)
+    return np.concatenate([r, v])
+
+
+def _block_error(phi, ref, h):
+    """Largest difference of two STMs in the blocks' units: position-position and
+    velocity-velocity as they are, position-velocity over h, velocity-position times h."""
+    d = np.abs(phi - ref)
+    return max(d[:3, :3].max(), d[3:, 3:].max(), d[:3, 3:].max() / h, d[3:, :3].max() * h)
+
+
+VACUUM_STATES = [X0] + [
+    _state(h, lat, lon, g, speed)
+    for h, speed in ((250e3, 7000.0), (1200e3, 5500.0))
+    for lat, lon, g in ((45.0, 230.0, 25.0), (-20.0, 10.0, -40.0), (80.0, 100.0, 5.0), (0.0, 0.0, 0.0))
+]
+
+
+@pytest.mark.parametrize("dt", [0.1, 0.5, 1.0, 2.0, 5.0, 10.0, 60.0])
+def test_vacuum_closed_form_stm_matches_the_variational_equations(dt):
+    # oracle: the variational equations integrated with the mean's RK4 stages (stm_chunk_s = 0;
+    # their own error, (|A| h)^5 / 120 at h = 2 s, is ~1e-15). Bound (models docstring): the
+    # J2 share of dG/dt left out of the second Magnus term, <= 1e-8 (h / 10 s)^3 in the blocks'
+    # units over one run (up to 10 s); 60 s is six runs multiplied.
+    ref = MotionModel(stm_chunk_s=0.0)
+    bound = 1e-8 * (dt / 10.0) ** 3 + 1e-13 if dt <= 10.0 else 1e-6
+    for x in VACUUM_STATES:
+        x1, phi, q = transition(x, 100.0, 100.0 + dt)
+        x1r, phir, qr = transition(x, 100.0, 100.0 + dt, model=ref)
+        assert np.array_equal(x1, x1r) and np.array_equal(q, qr)  # the mean and Q do not depend on it
+        assert _block_error(phi[0], phir[0], dt) < bound
+
+
+AIR_STATES = [
+    _state(h, lat, lon, g, speed)
+    for h, g, speed in ((30e3, 25.0, 3000.0), (45e3, 40.0, 6000.0), (61e3, 25.0, 5000.0), (61e3, -30.0, 5000.0),
+                        (80e3, 25.0, 7000.0), (100e3, -20.0, 6500.0))
+    for lat, lon in ((80.0, 100.0), (40.0, 140.0))
+]
+
+
+@pytest.mark.parametrize("dt", [0.25, 0.5, 1.0, 2.0])
+def test_air_stm_steps_match_the_variational_equations(dt):
+    # oracle: the variational equations integrated with the mean's RK4 stages (stm_step_air_s =
+    # 0), which are themselves within ~2e-8 of a 0.01-s integration here. The STM's own RK4
+    # steps of 0.5 s with A at their ends and Hermite midpoint: measured <= 3.5e-7 in the
+    # blocks' units over these states (drag up to ~40 m/s^2); bound 1e-6, a millionth of the
+    # transition, next to a drag known to ~30 %.
+    ref = MotionModel(stm_step_air_s=0.0)
+    for x in AIR_STATES:
+        x1, phi, q = transition(x, 0.0, dt)
+        x1r, phir, qr = transition(x, 0.0, dt, model=ref)
+        assert np.array_equal(x1, x1r) and np.array_equal(q, qr)
+        assert _block_error(phi[0], phir[0], dt) < 1e-6
+
+
+def test_density_slope_is_the_atmosphere_density_and_its_derivative():
+    # oracle: earth.atmosphere.density_and_sound_speed (equal bit for bit) and central
+    # differences of it (0.01 m; away from the table's nodes, where the interpolant's second
+    # derivative jumps; below the floor the density is held)
+    rng = np.random.default_rng(8)
+    heights = np.concatenate([
+        [-2500.0, -999.0, -500.0, 0.0, 37.5, 50e3, 99_999.0, 100e3, 100_001.0, 150e3, 999e3, 1e6, 1.3e6],
+        rng.uniform(-900.0, 1.2e6, 300),
+    ])
+    for h in heights:
+        rho, slope = _density_slope(h)
+        assert rho == density_and_sound_speed(h)[0]
+        if h % 100.0 < 0.02 or h % 100.0 > 99.98 or abs(h + 1000.0) < 0.02:
+            continue
+        d = 0.01
+        fd = (density_and_sound_speed(h + d)[0] - density_and_sound_speed(h - d)[0]) / (2 * d)
+        assert slope == pytest.approx(fd, rel=1e-5, abs=1e-9 * rho)
+    assert _density_slope(-5000.0)[1] == 0.0  # held below -1 km
 
 
 def test_mean_propagation_matches_the_truth_integrator():

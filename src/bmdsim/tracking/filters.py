@@ -1,10 +1,25 @@
 """Batched EKF and UKF over K tracks: predict and update, state x = (r_eci_m, v_eci_mps).
 
 EKF (Bar-Shalom, Li & Kirubarajan 2001, sec. 10.3): the mean flies the nonlinear ballistic model
-(``models.propagate_1``), the covariance P <- Phi P Phi^T + Q with Phi from the variational
-equations; the update linearises h at the prediction, K = P H^T S^-1, and takes the Joseph form
-P <- (I - K H) P (I - K H)^T + K R K^T (ibid. eq. 5.2.3-18), which stays symmetric and positive
-for any gain.
+(``models.propagate_flat``), the covariance P <- Phi P Phi^T + Q with Phi from the variational
+equations or their closed form in vacuum (``models``); the update linearises h at the
+prediction: S = H P H^T + R, K = P H^T S^-1, x <- x + K nu, and P <- P - K S K^T (ibid. eq.
+5.2.3-15, the optimal-gain form) or the Joseph form (I - K H) P (I - K H)^T + K R K^T (eq.
+5.2.3-18; equal in exact arithmetic). Both are taken with the Cholesky factor S = L L^T:
+V = P H^T L^-T, so that K nu = V L^-1 nu, K S K^T = V V^T and NIS = |L^-1 nu|^2.
+
+The optimal-gain form, P - V V^T (a third of the Joseph form's arithmetic), errs by ~eps times
+the largest variance reduction of the update, lambda_max(R^-1 S) (the largest eigenvalue of
+P_prior P_post^-1): 1.8e-4 of the posterior's standard deviations for a 1e12 reduction against
+an extended-precision reference, where the Joseph form stays at rounding level (its rounding
+errors are multiplied by I - K H, which shrinks them with the variance). Since
+lambda_max(R^-1 S) <= det(S) / det(R) (the eigenvalues of R^-1 S are all >= 1), the update
+takes the Joseph form where det(S) > ``JOSEPH_ABOVE`` det(R) (1e6: below it the optimal-gain
+form is within ~2e-10), the optimal-gain form elsewhere. A track's updates reduce variances
+little (initiation from converted radar detections, process noise over seconds): in the
+tracking benchmark's Hwasong-15 trials lambda_max stays below ~5e4 and det(S) / det(R) below
+1e6, so the Joseph form serves diffuse priors. Either result is symmetric (upper triangle,
+mirrored); the tests hold both against an extended-precision Joseph form.
 
 UKF: the scaled unscented transform (Julier, "The scaled unscented transformation", ACC 2002;
 Wan & van der Merwe, "The unscented Kalman filter for nonlinear estimation", AS-SPCC 2000) with
@@ -27,10 +42,9 @@ Kernels ``*_1`` act on one track in place; ``ekf_predict`` etc. run K tracks in 
 ``tracking.track`` runs the EKF through ``ekf_predict_flat`` / ``ekf_update_flat``, which keep a
 track's state and all their work in one flat array allocated once per track (``ekf_work``):
 numba reference-counts every array a kernel receives or slices with an atomic operation, which
-would cost more than the arithmetic of these 6-state kernels. They take the sums in the order of
-the dense products (the terms they skip, H's velocity block and I's off-diagonal, are exact
-zeros), so they give the same numbers as dense algebra would, bit for bit. The UKF's ``*_ws``
-kernels reuse the arrays of ``filter_work``.
+would cost more than the arithmetic of these 6-state kernels. They skip the products with H's
+velocity block (exact zeros), compute the upper triangle of the symmetric results and mirror
+it. The UKF's ``*_ws`` kernels reuse the arrays of ``filter_work``.
 """
 
 from __future__ import annotations
@@ -78,19 +92,17 @@ FilterWork = namedtuple("FilterWork", [
 E_PROP = 0  # models.propagate_flat's work (the 42-state and RK4 stages)
 E_X = E_PROP + N_PW  # state (6)
 E_P = E_X + 6  # covariance (6 x 6, row-major)
-E_T = E_P + 36  # 6 x 6 work
-E_ZP = E_T + 36  # predicted measurement (m)
-E_H = E_ZP + 3  # position block of H (m x 3; H's velocity block is zero)
-E_NU = E_H + 9  # innovation (m)
-E_PHT = E_NU + 3  # P H^T (6 x m, row stride 3)
-E_S = E_PHT + 18  # innovation covariance (m x m, row stride 3)
-E_SI = E_S + 9  # its inverse
-E_L = E_SI + 9  # Cholesky factor
-E_LI = E_L + 9  # its inverse
-E_K = E_LI + 9  # gain (6 x m, row stride 3)
-E_KH = E_K + 18  # columns 0-2 of I - K H (6 x 3)
-E_KR = E_KH + 18  # 6 x 3 work
-N_E = E_KR + 18
+E_T = E_P + 36  # 6 x 6 work (Phi P)
+E_H = E_T + 36  # position block of H (3 x 3; H's velocity block is zero)
+E_R = E_H + 9  # measurement covariance (3 x 3, upper triangle)
+E_PHT = E_R + 9  # U = P H^T (6 x 3)
+E_S = E_PHT + 18  # innovation covariance (3 x 3, upper triangle)
+E_V = E_S + 9  # V = U L^-T (6 x 3); in the Joseph form, T H^T - K R
+E_K = E_V + 18  # the gain K (6 x 3), for the Joseph form
+N_E = E_K + 18
+
+# ekf_update_flat takes the Joseph form where det(S) / det(R) exceeds this (module docstring)
+JOSEPH_ABOVE = 1e6
 
 
 @dataclass(frozen=True)
@@ -240,7 +252,7 @@ def ekf_predict_flat(wb, t0, t1, boost, cfg, mp):
     phi = s + 6
     P = E_P
     T = E_T
-    # P <- Phi P Phi^T + Q, symmetrised: T = Phi P, P = T Phi^T
+    # P <- Phi P Phi^T + Q: T = Phi P, then the upper triangle of T Phi^T, mirrored
     for i in range(6):
         r = phi + 6 * i
         a0, a1, a2, a3, a4, a5 = wb[r], wb[r + 1], wb[r + 2], wb[r + 3], wb[r + 4], wb[r + 5]
@@ -252,29 +264,18 @@ def ekf_predict_flat(wb, t0, t1, boost, cfg, mp):
     for i in range(6):
         r = T + 6 * i
         a0, a1, a2, a3, a4, a5 = wb[r], wb[r + 1], wb[r + 2], wb[r + 3], wb[r + 4], wb[r + 5]
-        for j in range(6):
+        for j in range(i, 6):
             c = phi + 6 * j
-            wb[P + 6 * i + j] = (
-                a0 * wb[c] + a1 * wb[c + 1] + a2 * wb[c + 2] + a3 * wb[c + 3] + a4 * wb[c + 4] + a5 * wb[c + 5]
-            )
+            v = a0 * wb[c] + a1 * wb[c + 1] + a2 * wb[c + 2] + a3 * wb[c + 3] + a4 * wb[c + 4] + a5 * wb[c + 5]
+            wb[P + 6 * i + j] = v
+            wb[P + 6 * j + i] = v
     for i in range(3):
         wb[P + 7 * i] += qa
         wb[P + 6 * i + i + 3] += qb
         wb[P + 6 * (i + 3) + i] += qb
         wb[P + 7 * (i + 3)] += qc
-    _symmetrize_flat(wb, P)
     for i in range(6):
         wb[E_X + i] = wb[s + i]
-
-
-@njit(cache=True, inline="always")
-def _symmetrize_flat(wb, P):
-    """symmetrize_1 of the 6 x 6 matrix at wb[P]."""
-    for i in range(6):
-        for j in range(i + 1, 6):
-            a = 0.5 * (wb[P + 6 * i + j] + wb[P + 6 * j + i])
-            wb[P + 6 * i + j] = a
-            wb[P + 6 * j + i] = a
 
 
 @njit(cache=True)
@@ -302,148 +303,149 @@ def ekf_update_1(x, P, t, kind, z, R, site, B, omega):
 
 
 @njit(cache=True)
-def _inv_spd_flat(wb, a, n, out, L, Li):
-    """inv_spd_1 of the n x n (n <= 3) matrix at wb[a] (row stride 3) into wb[out], work at
-    wb[L] and wb[Li]; False if not positive definite."""
-    for i in range(n):
-        for j in range(n):
-            wb[L + 3 * i + j] = 0.0
-            wb[Li + 3 * i + j] = 0.0
-    for j in range(n):  # Cholesky (cholesky_1)
-        s = wb[a + 4 * j]
-        for k in range(j):
-            s -= wb[L + 3 * j + k] * wb[L + 3 * j + k]
-        if not (s > 0.0):
-            return False
-        wb[L + 4 * j] = math.sqrt(s)
-        for i in range(j + 1, n):
-            s = wb[a + 3 * i + j]
-            for k in range(j):
-                s -= wb[L + 3 * i + k] * wb[L + 3 * j + k]
-            wb[L + 3 * i + j] = s / wb[L + 4 * j]
-    for j in range(n):  # L^-1, lower
-        wb[Li + 4 * j] = 1.0 / wb[L + 4 * j]
-        for i in range(j + 1, n):
-            s = 0.0
-            for k in range(j, i):
-                s -= wb[L + 3 * i + k] * wb[Li + 3 * k + j]
-            wb[Li + 3 * i + j] = s / wb[L + 4 * i]
-    for i in range(n):  # L^-T L^-1
-        for j in range(n):
-            s = 0.0
-            for k in range(max(i, j), n):
-                s += wb[Li + 3 * k + i] * wb[Li + 3 * k + j]
-            wb[out + 3 * i + j] = s
-    return True
-
-
-@njit(cache=True)
 def ekf_update_flat(wb, t, kind, z, R, site, B, d, bd, omega):
-    """EKF update (Joseph form) of the track in the work array wb (``ekf_work()``) with
-    detection d of the arrays z (M, 3), R (M, 3, 3), site (M, 3) and the basis B[bd] of
-    B (U, 3, 3) (the rows of ekf_update_1's arguments); returns the NIS, NaN if S was not
-    positive definite (no update).
+    """EKF update of the track in the work array wb (``ekf_work()``) with detection d of the
+    arrays z (M, 3), R (M, 3, 3) from the sensor at site[bd] with ENU basis B[bd] (site (U, 3),
+    B (U, 3, 3)); returns the NIS, NaN if S was not positive definite (no update).
 
-    h depends on the position only (H's velocity block is zero), so the products with H run
-    over its 3 position columns, and I - K H differs from I in its first 3 columns only; the
-    sums keep the order of the dense products (the skipped terms are exact zeros)."""
+    With U = P H^T, S = H U + R = L L^T (Cholesky), V = U L^-T, w = L^-1 nu: x += V w, NIS =
+    w.w, and P -= V V^T, or the Joseph form (``_joseph_flat``) where det(S) > JOSEPH_ABOVE
+    det(R) (module docstring). The algebra is that of 3 measurement rows: an infrared (az, el)
+    detection gets a third row with H = 0, residual 0 and unit variance, independent of the
+    others, which adds exact zeros to every sum (L is block diagonal, the third column of V is
+    zero). h depends on the position only (H's velocity block is zero), so U runs over P's 3
+    position columns. R enters as its symmetric part."""
     rng, az, el, r0, r1, r2, a0, a1, a2, e0, e1, e2 = _h_s(
-        wb[E_X], wb[E_X + 1], wb[E_X + 2], t, site[d, 0], site[d, 1], site[d, 2],
+        wb[E_X], wb[E_X + 1], wb[E_X + 2], t, site[bd, 0], site[bd, 1], site[bd, 2],
         B[bd, 0, 0], B[bd, 0, 1], B[bd, 0, 2], B[bd, 1, 0], B[bd, 1, 1], B[bd, 1, 2],
         B[bd, 2, 0], B[bd, 2, 1], B[bd, 2, 2], omega, True,
     )
     H = E_H
+    Rw = E_R
     if kind == RADAR:
-        m = 3
-        wb[E_ZP] = rng
-        wb[H] = r0
-        wb[H + 1] = r1
-        wb[H + 2] = r2
-        o = 1
+        wb[H], wb[H + 1], wb[H + 2] = r0, r1, r2
+        wb[H + 3], wb[H + 4], wb[H + 5] = a0, a1, a2
+        wb[H + 6], wb[H + 7], wb[H + 8] = e0, e1, e2
+        n0 = z[d, 0] - rng
+        n1 = wrap_pi(z[d, 1] - az)
+        n2 = z[d, 2] - el
+        for i in range(3):
+            for j in range(i, 3):
+                wb[Rw + 3 * i + j] = 0.5 * (R[d, i, j] + R[d, j, i])
     else:
-        m = 2
-        o = 0
-    wb[E_ZP + o] = az
-    wb[E_ZP + o + 1] = el
-    wb[H + 3 * o] = a0
-    wb[H + 3 * o + 1] = a1
-    wb[H + 3 * o + 2] = a2
-    wb[H + 3 * o + 3] = e0
-    wb[H + 3 * o + 4] = e1
-    wb[H + 3 * o + 5] = e2
-    nu = E_NU
-    for i in range(m):
-        wb[nu + i] = z[d, i] - wb[E_ZP + i]
-    wb[nu + o] = wrap_pi(wb[nu + o])
+        wb[H], wb[H + 1], wb[H + 2] = a0, a1, a2
+        wb[H + 3], wb[H + 4], wb[H + 5] = e0, e1, e2
+        wb[H + 6], wb[H + 7], wb[H + 8] = 0.0, 0.0, 0.0
+        n0 = wrap_pi(z[d, 0] - az)
+        n1 = z[d, 1] - el
+        n2 = 0.0
+        wb[Rw] = R[d, 0, 0]
+        wb[Rw + 1] = 0.5 * (R[d, 0, 1] + R[d, 1, 0])
+        wb[Rw + 2] = 0.0
+        wb[Rw + 4] = R[d, 1, 1]
+        wb[Rw + 5] = 0.0
+        wb[Rw + 8] = 1.0
     P = E_P
-    PHt = E_PHT
-    for i in range(6):  # P H^T
+    U = E_PHT
+    for i in range(6):  # U = P H^T (6 x 3)
         p0, p1, p2 = wb[P + 6 * i], wb[P + 6 * i + 1], wb[P + 6 * i + 2]
-        for j in range(m):
-            wb[PHt + 3 * i + j] = p0 * wb[H + 3 * j] + p1 * wb[H + 3 * j + 1] + p2 * wb[H + 3 * j + 2]
+        for k in range(3):
+            wb[U + 3 * i + k] = p0 * wb[H + 3 * k] + p1 * wb[H + 3 * k + 1] + p2 * wb[H + 3 * k + 2]
     S = E_S
-    for i in range(m):  # S = H P H^T + R, symmetrised
-        h0, h1, h2 = wb[H + 3 * i], wb[H + 3 * i + 1], wb[H + 3 * i + 2]
-        for j in range(m):
-            wb[S + 3 * i + j] = R[d, i, j] + h0 * wb[PHt + j] + h1 * wb[PHt + 3 + j] + h2 * wb[PHt + 6 + j]
-    for i in range(m):
-        for j in range(i + 1, m):
-            a = 0.5 * (wb[S + 3 * i + j] + wb[S + 3 * j + i])
-            wb[S + 3 * i + j] = a
-            wb[S + 3 * j + i] = a
-    Si = E_SI
-    if not _inv_spd_flat(wb, S, m, Si, E_L, E_LI):
+    for k in range(3):  # S = H P H^T + R = H U + R, upper triangle (R: its symmetric part's)
+        h0, h1, h2 = wb[H + 3 * k], wb[H + 3 * k + 1], wb[H + 3 * k + 2]
+        for l in range(k, 3):
+            wb[S + 3 * k + l] = wb[Rw + 3 * k + l] + h0 * wb[U + l] + h1 * wb[U + 3 + l] + h2 * wb[U + 6 + l]
+    # S = L L^T (Cholesky, upper triangle of S), then Li = L^-1 (lower)
+    s00 = wb[S]
+    if not s00 > 0.0:
         return np.nan
+    l00 = math.sqrt(s00)
+    l10 = wb[S + 1] / l00
+    l20 = wb[S + 2] / l00
+    q = wb[S + 4] - l10 * l10
+    if not q > 0.0:
+        return np.nan
+    l11 = math.sqrt(q)
+    l21 = (wb[S + 5] - l20 * l10) / l11
+    q = wb[S + 8] - l20 * l20 - l21 * l21
+    if not q > 0.0:
+        return np.nan
+    l22 = math.sqrt(q)
+    i00 = 1.0 / l00
+    i11 = 1.0 / l11
+    i22 = 1.0 / l22
+    i10 = -(l10 * i00) / l11
+    i21 = -(l21 * i11) / l22
+    i20 = (-(l20 * i00) - l21 * i10) / l22
+    # whitened innovation w = L^-1 nu; V = U L^-T; x += V w (= K nu)
+    w0 = i00 * n0
+    w1 = i10 * n0 + i11 * n1
+    w2 = i20 * n0 + i21 * n1 + i22 * n2
+    Vw = E_V
+    for i in range(6):
+        u0, u1, u2 = wb[U + 3 * i], wb[U + 3 * i + 1], wb[U + 3 * i + 2]
+        v0 = u0 * i00
+        v1 = u0 * i10 + u1 * i11
+        v2 = u0 * i20 + u1 * i21 + u2 * i22
+        wb[Vw + 3 * i] = v0
+        wb[Vw + 3 * i + 1] = v1
+        wb[Vw + 3 * i + 2] = v2
+        wb[E_X + i] += v0 * w0 + v1 * w1 + v2 * w2
+    # det(S) / det(R) bounds the largest variance reduction (module docstring)
+    det_s = l00 * l11 * l22
+    det_s *= det_s
+    det_r = wb[Rw] * (wb[Rw + 4] * wb[Rw + 8] - wb[Rw + 5] * wb[Rw + 5]) - wb[Rw + 1] * (
+        wb[Rw + 1] * wb[Rw + 8] - wb[Rw + 5] * wb[Rw + 2]
+    ) + wb[Rw + 2] * (wb[Rw + 1] * wb[Rw + 5] - wb[Rw + 4] * wb[Rw + 2])
+    if det_s <= JOSEPH_ABOVE * det_r:
+        for i in range(6):  # P -= V V^T, upper triangle, mirrored
+            v0, v1, v2 = wb[Vw + 3 * i], wb[Vw + 3 * i + 1], wb[Vw + 3 * i + 2]
+            for j in range(i, 6):
+                v = wb[P + 6 * i + j] - (v0 * wb[Vw + 3 * j] + v1 * wb[Vw + 3 * j + 1] + v2 * wb[Vw + 3 * j + 2])
+                wb[P + 6 * i + j] = v
+                wb[P + 6 * j + i] = v
+    else:
+        _joseph_flat(wb, i00, i10, i11, i20, i21, i22)
+    return w0 * w0 + w1 * w1 + w2 * w2
+
+
+@njit(cache=True)
+def _joseph_flat(wb, i00, i10, i11, i20, i21, i22):
+    """ekf_update_flat's covariance in the Joseph form A P A^T + K R K^T, A = I - K H, from
+    U = P H^T (E_PHT), V = U L^-T (E_V), H (E_H), R (E_R, upper triangle) and L^-1 (lower, the
+    i_kl): K = V L^-1; T = A P = P - K U^T (H P = U^T, P symmetric); P <- T - (T H^T - K R) K^T,
+    the same polynomial in K, its upper triangle computed and mirrored."""
+    P = E_P
+    U = E_PHT
+    H = E_H
+    Rw = E_R
+    Vw = E_V
     Kg = E_K
-    for i in range(6):  # K = P H^T S^-1
-        for j in range(m):
-            s = 0.0
-            for k in range(m):
-                s += wb[PHt + 3 * i + k] * wb[Si + 3 * k + j]
-            wb[Kg + 3 * i + j] = s
-    nis = 0.0
-    for i in range(m):
-        for j in range(m):
-            nis += wb[nu + i] * wb[Si + 3 * i + j] * wb[nu + j]
-    for i in range(6):
-        s = 0.0
-        for k in range(m):
-            s += wb[Kg + 3 * i + k] * wb[nu + k]
-        wb[E_X + i] += s
-    # Joseph form P <- A P A^T + K R K^T, A = I - K H: columns 0-2 of A at KH (6 x 3)
-    A = E_KH
-    for i in range(6):
-        for j in range(3):
-            s = 1.0 if i == j else 0.0
-            for k in range(m):
-                s -= wb[Kg + 3 * i + k] * wb[H + 3 * k + j]
-            wb[A + 3 * i + j] = s
+    for i in range(6):  # K = V L^-1, over V's row (in place of V)
+        v0, v1, v2 = wb[Vw + 3 * i], wb[Vw + 3 * i + 1], wb[Vw + 3 * i + 2]
+        wb[Kg + 3 * i] = v0 * i00 + v1 * i10 + v2 * i20
+        wb[Kg + 3 * i + 1] = v1 * i11 + v2 * i21
+        wb[Kg + 3 * i + 2] = v2 * i22
     T = E_T
-    for i in range(6):  # T = A P
-        c0, c1, c2 = wb[A + 3 * i], wb[A + 3 * i + 1], wb[A + 3 * i + 2]
+    for i in range(6):  # T = P - K U^T
+        k0, k1, k2 = wb[Kg + 3 * i], wb[Kg + 3 * i + 1], wb[Kg + 3 * i + 2]
         for j in range(6):
-            v = c0 * wb[P + j] + c1 * wb[P + 6 + j] + c2 * wb[P + 12 + j]
-            if i >= 3:
-                v += wb[P + 6 * i + j]
-            wb[T + 6 * i + j] = v
-    # K R, as the products K_ik R_kl of the dense sum (R's zeros skipped: exact zeros)
-    KR = E_KR
-    for i in range(6):
-        for j in range(6):
-            c0, c1, c2 = wb[T + 6 * i], wb[T + 6 * i + 1], wb[T + 6 * i + 2]
-            v = c0 * wb[A + 3 * j] + c1 * wb[A + 3 * j + 1] + c2 * wb[A + 3 * j + 2]
-            if j >= 3:
-                v += wb[T + 6 * i + j]
-            s = 0.0
-            for k in range(m):
-                kik = wb[Kg + 3 * i + k]
-                for l in range(m):
-                    rkl = R[d, k, l]
-                    if rkl != 0.0:
-                        s += kik * rkl * wb[Kg + 3 * j + l]
-            wb[P + 6 * i + j] = v + s
-    _symmetrize_flat(wb, P)
-    return nis
+            ku = k0 * wb[U + 3 * j] + k1 * wb[U + 3 * j + 1] + k2 * wb[U + 3 * j + 2]
+            wb[T + 6 * i + j] = wb[P + 6 * i + j] - ku
+    r00, r01, r02, r11, r12, r22 = wb[Rw], wb[Rw + 1], wb[Rw + 2], wb[Rw + 4], wb[Rw + 5], wb[Rw + 8]
+    for i in range(6):  # E = T H^T - K R (6 x 3), into V's place
+        t0, t1, t2 = wb[T + 6 * i], wb[T + 6 * i + 1], wb[T + 6 * i + 2]
+        k0, k1, k2 = wb[Kg + 3 * i], wb[Kg + 3 * i + 1], wb[Kg + 3 * i + 2]
+        wb[Vw + 3 * i] = (t0 * wb[H] + t1 * wb[H + 1] + t2 * wb[H + 2]) - (k0 * r00 + k1 * r01 + k2 * r02)
+        wb[Vw + 3 * i + 1] = (t0 * wb[H + 3] + t1 * wb[H + 4] + t2 * wb[H + 5]) - (k0 * r01 + k1 * r11 + k2 * r12)
+        wb[Vw + 3 * i + 2] = (t0 * wb[H + 6] + t1 * wb[H + 7] + t2 * wb[H + 8]) - (k0 * r02 + k1 * r12 + k2 * r22)
+    for i in range(6):  # P = T - E K^T, upper triangle, mirrored
+        f0, f1, f2 = wb[Vw + 3 * i], wb[Vw + 3 * i + 1], wb[Vw + 3 * i + 2]
+        for j in range(i, 6):
+            v = wb[T + 6 * i + j] - (f0 * wb[Kg + 3 * j] + f1 * wb[Kg + 3 * j + 1] + f2 * wb[Kg + 3 * j + 2])
+            wb[P + 6 * i + j] = v
+            wb[P + 6 * j + i] = v
 
 
 # ----------------------------------------------------------------------------------- UKF

@@ -10,16 +10,43 @@ Motion model (6 states, x = (r_eci_m, v_eci_mps), no ballistic-coefficient state
 - Mean: classic 4th-order Runge-Kutta, steps of at most ``max_step_s`` (2 s) in vacuum and
   ``max_step_air_s`` (0.25 s) below ``h_air_m`` (150 km above the polar radius, a conservative
   test that needs no geodetic height), equal steps within each such run.
-- State-transition matrix Phi: the variational equations Phi' = A(x) Phi integrated with the same
-  RK4 stages as the mean, A = [[0, I], [G_r, G_v]]. G_r is the analytic gradient of point-mass +
-  J2 gravity (Vallado, *Fundamentals of Astrodynamics and Applications*, 4th ed., sec. 8.6, the
-  Cartesian J2 acceleration of eq. 8-30 differentiated); in the air (below h_air_m) the partials
-  of the drag acceleration a_d = -(rho |u| / 2 beta) u, u = v - omega x r, are added, analytic
-  but for the density's height derivative (a central difference, 1 m) (``_drag_partials``; they
-  agree with central differences of deriv, ``accel_jacobian_fd_1``, to ~1e-6 of themselves).
-- Work: the propagation keeps the 42-state and its RK4 stages in one flat array
-  (``propagate_flat``, layout PW_*) and computes on scalars: numba reference-counts every array a
-  kernel receives or slices (an atomic operation), which would cost more than the arithmetic.
+- State-transition matrix Phi, A = [[0, I], [G_r, G_v]] the Jacobian of (v, a). G_r is the
+  analytic gradient of point-mass + J2 gravity (Vallado, *Fundamentals of Astrodynamics and
+  Applications*, 4th ed., sec. 8.6, the Cartesian J2 acceleration of eq. 8-30 differentiated);
+  in the air (below h_air_m) the partials of the drag acceleration a_d = -(rho |u| / 2 beta) u,
+  u = v - omega x r, are added, analytic, the density's height derivative that of the
+  atmosphere table's interpolant from the same lookup as the density (``_drag_partials``,
+  ``_density_slope``; they agree with central differences of deriv, ``accel_jacobian_fd_1``, to
+  ~1e-6 of themselves).
+
+  * In the air (drag on): the variational equations Phi' = A(t) Phi, A along the mean, by
+    classic RK4 steps of their own over runs of the mean's steps of at most ``stm_step_air_s``
+    (0.5 s: two of the mean's 0.25-s steps), with A at the run's two ends and at the midpoint
+    of its cubic Hermite interpolant (states and accelerations of the ends; the end's A is the
+    next run's start). Against the variational equations integrated with the mean's own RK4
+    stages (``stm_step_air_s = 0``, four evaluations of A per 0.25 s), on states 30-100 km up
+    over 0.25-2 s (tests): within ~4e-7 in the blocks' units (1, h, 1/h), where that reference
+    is itself within ~2e-8 of a 0.01-s integration; a small error next to the drag's (beta
+    uncertain by ~30 %).
+  * In vacuum (G_v = 0, G_r = G symmetric): a closed form from one gravity gradient (Magnus
+    expansion of Phi' = A(t) Phi over the interval h, Blanes, Casas, Oteo & Ros, "The Magnus
+    expansion and some of its applications", Phys. Rep. 470, 2009, sec. 2). First term: the
+    mean of A, whose only non-constant block is G; taken at the interval's midpoint (cubic
+    Hermite position of the two ends, off by ~1e-6 m at 10 s) it is exact to O(h^3 d2G/dt2),
+    and exp([[0, h I], [h G, 0]]) = [[C, S], [D, C]] with C = I + G h^2/2 + G^2 h^4/24,
+    S = h (I + G h^2/6 + G^2 h^4/120), D = h (G + G^2 h^2/6) up to G^3 h^6/720 (< 1e-13 at
+    h = 10 s: |G| <= 2 mu / r^3 ~ 3e-6 /s^2). Second term: -(h^3/12) dG/dt in the position-
+    position block and +(h^3/12) dG/dt in the velocity-velocity block (derived from the
+    commutator [A(t1), A(t2)] = diag(G(t2) - G(t1), G(t1) - G(t2))), with dG/dt of point-mass
+    gravity (~1e-8 /s^3 for an ICBM; 2e-7 at h = 10 s if left out). What remains is mostly
+    J2's share of dG/dt: against the variational equations (``stm_chunk_s = 0``) on ICBM
+    states 250-1,200 km up (tests), <= ~1e-8 (h / 10 s)^3 in the blocks' units (1, h, 1/h):
+    3e-12 at 1 s. The form spans runs of whole RK4 steps of at most ``stm_chunk_s`` (10 s; one
+    step if that is longer), and the runs' matrices are multiplied (60 s: <= ~3e-7).
+- Work: the propagation keeps Phi and the work of its pieces in one flat array
+  (``propagate_flat``, layout PW_*) and computes on scalars (the mean: ``_rk4_mean``): numba
+  reference-counts every array a kernel receives or slices (an atomic operation), which would
+  cost more than the arithmetic.
 - Process noise: white acceleration, the same on each ECI axis, with spectral density
 
       q_eff = q_m2_s3 + [boost] q_boost_m2_s3 + (drag_sigma_frac |a_drag|)^2 drag_tau_s
@@ -59,6 +86,7 @@ import numpy as np
 from numba import njit, prange
 
 from bmdsim.constants import J2_EARTH, MU_EARTH_M3_S2, WGS84_A_M, WGS84_B_M, WGS84_E2
+from bmdsim.earth import atmosphere as _atm
 from bmdsim.earth import frames
 from bmdsim.earth.atmosphere import density_and_sound_speed
 from bmdsim.errors import BmdsimInputError
@@ -70,13 +98,13 @@ INFRARED = 1
 
 # Layout of the model parameter array ``mp`` (see MotionModel)
 (
-    M_INV_BETA, M_Q, M_Q_BOOST, M_DRAG_FRAC, M_DRAG_TAU, M_MAX_STEP, M_MAX_STEP_AIR, M_H_AIR,
-) = range(8)
-N_MP = 8
+    M_INV_BETA, M_Q, M_Q_BOOST, M_DRAG_FRAC, M_DRAG_TAU, M_MAX_STEP, M_MAX_STEP_AIR, M_H_AIR, M_STM_CHUNK,
+    M_STM_STEP_AIR,
+) = range(10)
+N_MP = 10
 
 _FD_R_M = 1.0  # central-difference steps of accel_jacobian_fd_1 (the reference drag partials)
 _FD_V_MPS = 0.01
-_FD_H_M = 1.0  # central-difference step of the density's height derivative (drag partials)
 _TWO_PI = 2.0 * math.pi
 _B_OVER_A = math.sqrt(1.0 - WGS84_E2)
 
@@ -100,6 +128,10 @@ class MotionModel:
     q_boost_m2_s3: added while infrared sees a burning motor.
     drag_sigma_frac, drag_tau_s: drag-model error as extra white noise (drag_sigma_frac |a_drag|)^2 tau.
     max_step_s, max_step_air_s, h_air_m: RK4 step limits in vacuum and below h_air_m.
+    stm_chunk_s: longest run of vacuum RK4 steps whose state-transition matrix is taken in closed
+        form from one gravity gradient (module docstring); 0: the variational equations there.
+    stm_step_air_s: longest step of the variational equations' own RK4 in the air, over runs of
+        the mean's steps (module docstring); 0: integrated with the mean's stages there.
     """
 
     earth: EarthModel = FULL_EARTH
@@ -111,13 +143,16 @@ class MotionModel:
     max_step_s: float = 2.0
     max_step_air_s: float = 0.25
     h_air_m: float = 150e3
+    stm_chunk_s: float = 10.0
+    stm_step_air_s: float = 0.5
 
     def __post_init__(self):
         for name in ("beta_kg_m2", "max_step_s", "max_step_air_s"):
             v = getattr(self, name)
             if not (v > 0 and math.isfinite(v)):
                 raise BmdsimInputError(name, v, "must be a positive finite number")
-        for name in ("q_m2_s3", "q_boost_m2_s3", "drag_sigma_frac", "drag_tau_s", "h_air_m"):
+        for name in ("q_m2_s3", "q_boost_m2_s3", "drag_sigma_frac", "drag_tau_s", "h_air_m", "stm_chunk_s",
+                     "stm_step_air_s"):
             v = getattr(self, name)
             if not (v >= 0 and math.isfinite(v)):
                 raise BmdsimInputError(name, v, "must be a finite number >= 0")
@@ -137,6 +172,8 @@ class MotionModel:
         mp[M_MAX_STEP] = self.max_step_s
         mp[M_MAX_STEP_AIR] = self.max_step_air_s
         mp[M_H_AIR] = self.h_air_m
+        mp[M_STM_CHUNK] = self.stm_chunk_s
+        mp[M_STM_STEP_AIR] = self.stm_step_air_s
         return mp
 
 
@@ -151,10 +188,11 @@ DEFAULT_MODEL = MotionModel()
 
 
 @njit(cache=True, inline="always")
-def _accel(x, y, z, vx, vy, vz, j2, drag, sphere_r, omega, inv_beta):
-    """(ax, ay, az, gx, gy, gz) of the unpowered ballistic model, g its gravity alone:
-    flight.kernel.deriv's coast branch on scalars, its operations in its order (as of commit
-    e0559b5; the tests hold the two equal to rounding)."""
+def _accel_rho(x, y, z, vx, vy, vz, j2, drag, sphere_r, omega, inv_beta, want_slope):
+    """(ax, ay, az, gx, gy, gz, rho, drho_dh) of the unpowered ballistic model, g its gravity
+    alone, rho the air density used (0: none) and, with want_slope, its height derivative
+    (``_density_slope``; 0 without): flight.kernel.deriv's coast branch on scalars, its
+    operations in its order (as of commit e0559b5; the tests hold the two equal to rounding)."""
     r2 = x * x + y * y + z * z
     inv_r2 = 1.0 / r2
     inv_r = math.sqrt(inv_r2)
@@ -171,10 +209,14 @@ def _accel(x, y, z, vx, vy, vz, j2, drag, sphere_r, omega, inv_beta):
         az += -mu_r3 * z * k * (3.0 - zr2)
     gx, gy, gz = ax, ay, az
     rho = 0.0
+    drho = 0.0
     if drag and r < WGS84_A_M + 1.0e6:
         h = K._height_for_air(x, y, z, r, inv_r2, sphere_r)
         if h < 1.0e6:
-            rho = density_and_sound_speed(h)[0]
+            if want_slope:
+                rho, drho = _density_slope(h)
+            else:
+                rho = density_and_sound_speed(h)[0]
     if rho > 0.0:
         rx = vx + omega * y
         ry = vy - omega * x
@@ -184,7 +226,62 @@ def _accel(x, y, z, vx, vy, vz, j2, drag, sphere_r, omega, inv_beta):
         ax -= q * rx
         ay -= q * ry
         az -= q * rz
+    return ax, ay, az, gx, gy, gz, rho, drho
+
+
+@njit(cache=True, inline="always")
+def _accel(x, y, z, vx, vy, vz, j2, drag, sphere_r, omega, inv_beta):
+    """(ax, ay, az, gx, gy, gz) of the unpowered ballistic model, g its gravity alone
+    (``_accel_rho`` without the density)."""
+    ax, ay, az, gx, gy, gz, _, _ = _accel_rho(x, y, z, vx, vy, vz, j2, drag, sphere_r, omega, inv_beta, False)
     return ax, ay, az, gx, gy, gz
+
+
+@njit(cache=True, inline="always")
+def _density_slope(h_m):
+    """(rho, d(rho)/dh) at height h_m below 1000 km: ``atmosphere.density_and_sound_speed``'s
+    density, the same operations in the same order (equal bit for bit; the tests hold them
+    equal), and the analytic derivative of its interpolant (cubic Hermite in ln(rho) on the
+    table; the continuations below 0 m and the hold below -1 km) from the same table lookup.
+    NaN height: NaN."""
+    if h_m != h_m:
+        return math.nan, math.nan
+    if h_m < _atm._H_BOTTOM_M:
+        hc = max(h_m, _atm._H_FLOOR_M)
+        rho = math.exp(_atm._LN_RHO[0] + (_atm._H_BOTTOM_M - hc) / _atm._H_SCALE_BOTTOM_M)
+        return rho, (-rho / _atm._H_SCALE_BOTTOM_M if h_m > _atm._H_FLOOR_M else 0.0)
+    if h_m >= _atm._H_TOP_M:
+        rho = math.exp(_atm._LN_RHO[_atm._N - 1] - (h_m - _atm._H_TOP_M) / _atm._H_SCALE_TOP_M)
+        return rho, -rho / _atm._H_SCALE_TOP_M
+    if h_m < _atm._H_BREAK_M:
+        x = (h_m - _atm._H_BOTTOM_M) / _atm._DH_LOW_M
+        i = int(x)
+        if i > _atm._I_BREAK - 1:
+            i = _atm._I_BREAK - 1
+    else:
+        x = (h_m - _atm._H_BREAK_M) / _atm._DH_HIGH_M
+        i = int(x)
+        if i > _atm._N - 2 - _atm._I_BREAK:
+            i = _atm._N - 2 - _atm._I_BREAK
+        x += _atm._I_BREAK
+        i += _atm._I_BREAK
+    f = x - i
+    dh = _atm._DH_LOW_M if i < _atm._I_BREAK else _atm._DH_HIGH_M
+    f2 = f * f
+    f3 = f2 * f
+    l0 = _atm._LN_RHO[i]
+    d0 = _atm._DLN_RHO[i]
+    l1 = _atm._LN_RHO[i + 1]
+    d1 = _atm._DLN_RHO[i + 1]
+    ln_rho = (
+        (2.0 * f3 - 3.0 * f2 + 1.0) * l0
+        + (f3 - 2.0 * f2 + f) * dh * d0
+        + (3.0 * f2 - 2.0 * f3) * l1
+        + (f3 - f2) * dh * d1
+    )
+    dln = ((6.0 * f2 - 6.0 * f) * (l0 - l1)) / dh + (3.0 * f2 - 4.0 * f + 1.0) * d0 + (3.0 * f2 - 2.0 * f) * d1
+    rho = math.exp(ln_rho)
+    return rho, rho * dln
 
 
 @njit(cache=True, inline="always")
@@ -254,29 +351,29 @@ def _height_grad(x, y, z, r, inv_r2, sphere_r):
 
 @njit(cache=True, inline="always")
 def _air_density(x, y, z, sphere_r):
-    """(rho, drho/dx, drho/dy, drho/dz) of the model's air at ECI position (x, y, z) (drag on);
-    zero where flight.kernel.deriv has no air (above 1000 km). The height derivative of the
-    density is a central difference (1 m), its gradient analytic."""
+    """(rho, d(rho)/dh) of the model's air at ECI position (x, y, z) (drag on); zero where
+    flight.kernel.deriv has no air (above 1000 km). One table lookup (``_density_slope``)."""
     r2 = x * x + y * y + z * z
     inv_r2 = 1.0 / r2
     r = r2 * math.sqrt(inv_r2)
     if not r < WGS84_A_M + 1.0e6:
-        return 0.0, 0.0, 0.0, 0.0
+        return 0.0, 0.0
     h = K._height_for_air(x, y, z, r, inv_r2, sphere_r)
     if not h < 1.0e6:
-        return 0.0, 0.0, 0.0, 0.0
-    rho = density_and_sound_speed(h)[0]
-    drho = (density_and_sound_speed(h + _FD_H_M)[0] - density_and_sound_speed(h - _FD_H_M)[0]) / (2.0 * _FD_H_M)
-    hx, hy, hz = _height_grad(x, y, z, r, inv_r2, sphere_r)
-    return rho, drho * hx, drho * hy, drho * hz
+        return 0.0, 0.0
+    return _density_slope(h)
 
 
 @njit(cache=True, inline="always")
-def _drag_partials(x, y, z, vx, vy, vz, sphere_r, omega, inv_beta):
-    """Partials of the drag acceleration a_d = -(rho |u| / 2 beta) u, u = v - omega x r:
-    (d(a_d)/d(r) row-major 9, d(a_d)/d(v) row-major 9), analytic in u, the density's gradient
-    from ``_air_density``."""
-    rho, drx, dry, drz = _air_density(x, y, z, sphere_r)
+def _drag_partials(x, y, z, vx, vy, vz, rho, drho_dh, sphere_r, omega, inv_beta):
+    """Partials of the drag acceleration a_d = -(rho |u| / 2 beta) u, u = v - omega x r, at a
+    point where the air has density rho and height derivative drho_dh (``_air_density``):
+    (d(a_d)/d(r) row-major 9, d(a_d)/d(v) row-major 9), analytic (the density's gradient is
+    drho_dh times the gradient of the air height, ``_height_grad``)."""
+    r2 = x * x + y * y + z * z
+    inv_r2 = 1.0 / r2
+    hx, hy, hz = _height_grad(x, y, z, r2 * math.sqrt(inv_r2), inv_r2, sphere_r)
+    drx, dry, drz = drho_dh * hx, drho_dh * hy, drho_dh * hz
     ux = vx + omega * y
     uy = vy - omega * x
     uz = vz
@@ -398,7 +495,10 @@ def accel_jacobian_1(t, x, cfg, mp, w, Gr, Gv):
             Gr[i, j] = g[3 * i + j]
             Gv[i, j] = 0.0
     if cfg[K.C_DRAG] != 0.0 and in_air_1(x, mp):
-        dr, dv = _drag_partials(x[0], x[1], x[2], x[3], x[4], x[5], cfg[K.C_SPHERE_R], cfg[K.C_OMEGA], mp[M_INV_BETA])
+        rho, drho = _air_density(x[0], x[1], x[2], cfg[K.C_SPHERE_R])
+        dr, dv = _drag_partials(
+            x[0], x[1], x[2], x[3], x[4], x[5], rho, drho, cfg[K.C_SPHERE_R], cfg[K.C_OMEGA], mp[M_INV_BETA],
+        )
         for i in range(3):
             for j in range(3):
                 Gr[i, j] += dr[3 * i + j]
@@ -457,9 +557,14 @@ def _q_eff(x, boost, cfg, mp):
 
 
 # Layout of the propagation work array (``propagation_work``): the 42-state s = (x, Phi
-# row-major), the four RK4 stages and the stage argument
+# row-major), the four RK4 stages and the stage argument of the variational steps (also the work
+# of _close_chunk)
 PW_S, PW_K1, PW_K2, PW_K3, PW_K4, PW_TMP = 0, 42, 84, 126, 168, 210
 N_PW = 252
+# ... and, over the stages' space, the work of the air segments (_close_air): their start, end
+# and mid points (state 6, acceleration 3, G_r and G_v row-major 9 + 9 each), and the RK4 sum,
+# argument and stage of Phi (36 each)
+PW_AS, PW_AE, PW_AM, PW_ASUM, PW_AY, PW_AK = 42, 69, 96, 123, 159, 195
 
 
 @njit(cache=True)
@@ -474,14 +579,15 @@ def _rhs(wb, src, dst, want_stm, j2, drag, sphere_r, omega, inv_beta, h_air):
     vx = wb[src + 3]
     vy = wb[src + 4]
     vz = wb[src + 5]
-    ax, ay, az, gx, gy, gz = _accel(x, y, z, vx, vy, vz, j2, drag, sphere_r, omega, inv_beta)
+    air = _in_air(x, y, z, h_air)
+    slope = want_stm and drag and air
+    ax, ay, az, gx, gy, gz, rho, drho = _accel_rho(x, y, z, vx, vy, vz, j2, drag, sphere_r, omega, inv_beta, slope)
     wb[dst] = vx
     wb[dst + 1] = vy
     wb[dst + 2] = vz
     wb[dst + 3] = ax
     wb[dst + 4] = ay
     wb[dst + 5] = az
-    air = _in_air(x, y, z, h_air)
     if not want_stm:
         return air, ax - gx, ay - gy, az - gz
     g00, g01, g02, g10, g11, g12, g20, g21, g22 = _gravity_gradient(x, y, z, j2)
@@ -489,8 +595,8 @@ def _rhs(wb, src, dst, want_stm, j2, drag, sphere_r, omega, inv_beta, h_air):
         wb[dst + 6 + j] = wb[src + 24 + j]
     p = src + 6
     d = dst + 24
-    if drag and air:
-        dr, dv = _drag_partials(x, y, z, vx, vy, vz, sphere_r, omega, inv_beta)
+    if slope:
+        dr, dv = _drag_partials(x, y, z, vx, vy, vz, rho, drho, sphere_r, omega, inv_beta)
         g00 += dr[0]
         g01 += dr[1]
         g02 += dr[2]
@@ -522,10 +628,195 @@ def _rhs(wb, src, dst, want_stm, j2, drag, sphere_r, omega, inv_beta, h_air):
     return air, ax - gx, ay - gy, az - gz
 
 
+@njit(cache=True, inline="always")
+def _rk4_mean(x, y, z, vx, vy, vz, h, j2, drag, sphere_r, omega, inv_beta):
+    """One classic RK4 step of the mean alone, on scalars: the same operations in the same order
+    as propagate_flat's 42-state step makes on the mean's 6 components (equal bit for bit).
+    Returns the new state (6) and the drag acceleration (3) at the step's start."""
+    a1x, a1y, a1z, g1x, g1y, g1z = _accel(x, y, z, vx, vy, vz, j2, drag, sphere_r, omega, inv_beta)
+    hh = 0.5 * h
+    x2, y2, z2 = x + hh * vx, y + hh * vy, z + hh * vz
+    u2, v2, w2 = vx + hh * a1x, vy + hh * a1y, vz + hh * a1z
+    a2x, a2y, a2z, _, _, _ = _accel(x2, y2, z2, u2, v2, w2, j2, drag, sphere_r, omega, inv_beta)
+    x3, y3, z3 = x + hh * u2, y + hh * v2, z + hh * w2
+    u3, v3, w3 = vx + hh * a2x, vy + hh * a2y, vz + hh * a2z
+    a3x, a3y, a3z, _, _, _ = _accel(x3, y3, z3, u3, v3, w3, j2, drag, sphere_r, omega, inv_beta)
+    x4, y4, z4 = x + h * u3, y + h * v3, z + h * w3
+    u4, v4, w4 = vx + h * a3x, vy + h * a3y, vz + h * a3z
+    a4x, a4y, a4z, _, _, _ = _accel(x4, y4, z4, u4, v4, w4, j2, drag, sphere_r, omega, inv_beta)
+    h6 = h / 6.0
+    return (
+        x + h6 * (vx + 2.0 * u2 + 2.0 * u3 + u4),
+        y + h6 * (vy + 2.0 * v2 + 2.0 * v3 + v4),
+        z + h6 * (vz + 2.0 * w2 + 2.0 * w3 + w4),
+        vx + h6 * (a1x + 2.0 * a2x + 2.0 * a3x + a4x),
+        vy + h6 * (a1y + 2.0 * a2y + 2.0 * a3y + a4y),
+        vz + h6 * (a1z + 2.0 * a2z + 2.0 * a3z + a4z),
+        a1x - g1x, a1y - g1y, a1z - g1z,
+    )
+
+
+@njit(cache=True)
+def _close_chunk(wb, s, tmp, ident, h, x0, y0, z0, u0, v0, w0, x1, y1, z1, u1, v1, w1, j2):
+    """Multiply Phi (wb[s + 6:s + 42], row-major; the identity if ident) from the left by the
+    closed-form transition matrix of a vacuum interval of length h flown from (x0..w0) to
+    (x1..w1) (module docstring):
+
+        Phi_h = [[C - E, S], [D, C + E]],  C = I + G h^2/2 + G^2 h^4/24,
+                S = h (I + G h^2/6 + G^2 h^4/120),  D = h (G + G^2 h^2/6),  E = (h^3 / 12) dG/dt,
+
+    G the gravity gradient at the interval's midpoint, from the cubic Hermite interpolant of
+    the two ends: r_mid = (r0 + r1)/2 + h (v0 - v1)/8; dG/dt that of point-mass gravity there,
+    along the mean velocity (r1 - r0) / h. wb[tmp:tmp + 42] is work."""
+    xm = 0.5 * (x0 + x1) + 0.125 * h * (u0 - u1)
+    ym = 0.5 * (y0 + y1) + 0.125 * h * (v0 - v1)
+    zm = 0.5 * (z0 + z1) + 0.125 * h * (w0 - w1)
+    g = _gravity_gradient(xm, ym, zm, j2)
+    # point mass: dG_ij/dt = mu r^-5 (3 (v_i x_j + x_i v_j) - 15 (x.v) x_i x_j / r^2 + 3 (x.v) d_ij)
+    inv_h = 1.0 / h
+    vxm, vym, vzm = (x1 - x0) * inv_h, (y1 - y0) * inv_h, (z1 - z0) * inv_h
+    r2 = xm * xm + ym * ym + zm * zm
+    inv_r2 = 1.0 / r2
+    e = h * h * h / 12.0 * MU_EARTH_M3_S2 * inv_r2 * inv_r2 * math.sqrt(inv_r2)
+    sv = xm * vxm + ym * vym + zm * vzm
+    f = 15.0 * sv * inv_r2
+    pm = (xm, ym, zm)
+    vm = (vxm, vym, vzm)
+    h2 = h * h
+    ca = 0.5 * h2
+    cb = h2 * h2 / 24.0
+    sa = h * h2 / 6.0
+    sb = h * h2 * h2 / 120.0
+    da = h * h2 / 6.0
+    for i in range(3):
+        for j in range(3):
+            gg = g[3 * i] * g[j] + g[3 * i + 1] * g[3 + j] + g[3 * i + 2] * g[6 + j]  # (G^2)_ij
+            gij = g[3 * i + j]
+            c = ca * gij + cb * gg
+            sij = sa * gij + sb * gg
+            eij = e * (3.0 * (vm[i] * pm[j] + pm[i] * vm[j]) - f * pm[i] * pm[j])
+            if i == j:
+                c += 1.0
+                sij += h
+                eij += e * 3.0 * sv
+            # blocks 00, 11 (C -+ E), 01 (S), 10 (D)
+            o = tmp + 6 * i + j
+            wb[o] = c - eij
+            wb[o + 21] = c + eij
+            wb[o + 3] = sij
+            wb[o + 18] = h * gij + da * gg
+    p = s + 6
+    if ident:
+        for i in range(36):
+            wb[p + i] = wb[tmp + i]
+        return
+    for i in range(6):  # Phi <- Phi_h Phi, one row of the product at a time (rows of Phi_h at tmp)
+        a0, a1, a2 = wb[tmp + 6 * i], wb[tmp + 6 * i + 1], wb[tmp + 6 * i + 2]
+        a3, a4, a5 = wb[tmp + 6 * i + 3], wb[tmp + 6 * i + 4], wb[tmp + 6 * i + 5]
+        for j in range(6):
+            wb[tmp + 36 + j] = (
+                a0 * wb[p + j] + a1 * wb[p + 6 + j] + a2 * wb[p + 12 + j]
+                + a3 * wb[p + 18 + j] + a4 * wb[p + 24 + j] + a5 * wb[p + 30 + j]
+            )
+        for j in range(6):
+            wb[tmp + 6 * i + j] = wb[tmp + 36 + j]  # row i of Phi_h is no longer needed
+    for i in range(36):
+        wb[p + i] = wb[tmp + i]
+
+
+@njit(cache=True, inline="always")
+def _store_point(wb, dst, x, y, z, vx, vy, vz, j2, drag, sphere_r, omega, inv_beta, h_air):
+    """State, acceleration and A's lower blocks G_r, G_v (``accel_jacobian_1``: drag partials
+    below h_air_m) at a point into wb[dst:dst + 27] (layout of PW_AS)."""
+    slope = drag and _in_air(x, y, z, h_air)
+    ax, ay, az, _, _, _, rho, drho = _accel_rho(x, y, z, vx, vy, vz, j2, drag, sphere_r, omega, inv_beta, slope)
+    wb[dst], wb[dst + 1], wb[dst + 2], wb[dst + 3], wb[dst + 4], wb[dst + 5] = x, y, z, vx, vy, vz
+    wb[dst + 6], wb[dst + 7], wb[dst + 8] = ax, ay, az
+    g = _gravity_gradient(x, y, z, j2)
+    for i in range(9):
+        wb[dst + 9 + i] = g[i]
+        wb[dst + 18 + i] = 0.0
+    if slope:
+        dr, dv = _drag_partials(x, y, z, vx, vy, vz, rho, drho, sphere_r, omega, inv_beta)
+        for i in range(9):
+            wb[dst + 9 + i] += dr[i]
+            wb[dst + 18 + i] = dv[i]
+
+
+@njit(cache=True, inline="always")
+def _a_times(wb, a, src, dst):
+    """wb[dst:dst + 36] = A wb[src:src + 36] (6 x 6 row-major), A = [[0, I], [G_r, G_v]] with G_r,
+    G_v at wb[a:a + 18]."""
+    for j in range(18):
+        wb[dst + j] = wb[src + 18 + j]
+    for i in range(3):
+        r = a + 3 * i
+        g0, g1, g2 = wb[r], wb[r + 1], wb[r + 2]
+        v0, v1, v2 = wb[r + 9], wb[r + 10], wb[r + 11]
+        for j in range(6):
+            wb[dst + 18 + 6 * i + j] = (
+                (g0 * wb[src + j] + v0 * wb[src + 18 + j]) + (g1 * wb[src + 6 + j] + v1 * wb[src + 24 + j])
+                + (g2 * wb[src + 12 + j] + v2 * wb[src + 30 + j])
+            )
+
+
+@njit(cache=True)
+def _close_air(wb, base, h, x1, y1, z1, u1, v1, w1, j2, drag, sphere_r, omega, inv_beta, h_air):
+    """One classic RK4 step of the variational equations Phi' = A(t) Phi (Phi at wb[base + 6:base
+    + 42]) over an air segment of length h, from the point stored at PW_AS to the state (x1..w1):
+    A at the two ends and at the midpoint of the segment's cubic Hermite interpolant (positions
+    from the ends' states, velocities from their accelerations). The end point is stored as the
+    next segment's start."""
+    p = base + PW_S + 6
+    a0 = base + PW_AS
+    a1 = base + PW_AE
+    am = base + PW_AM
+    acc = base + PW_ASUM
+    y = base + PW_AY
+    k = base + PW_AK
+    _store_point(wb, a1, x1, y1, z1, u1, v1, w1, j2, drag, sphere_r, omega, inv_beta, h_air)
+    hm = 0.125 * h
+    xm = 0.5 * (wb[a0] + x1) + hm * (wb[a0 + 3] - u1)
+    ym = 0.5 * (wb[a0 + 1] + y1) + hm * (wb[a0 + 4] - v1)
+    zm = 0.5 * (wb[a0 + 2] + z1) + hm * (wb[a0 + 5] - w1)
+    um = 0.5 * (wb[a0 + 3] + u1) + hm * (wb[a0 + 6] - wb[a1 + 6])
+    vm = 0.5 * (wb[a0 + 4] + v1) + hm * (wb[a0 + 7] - wb[a1 + 7])
+    wm = 0.5 * (wb[a0 + 5] + w1) + hm * (wb[a0 + 8] - wb[a1 + 8])
+    _store_point(wb, am, xm, ym, zm, um, vm, wm, j2, drag, sphere_r, omega, inv_beta, h_air)
+    hh = 0.5 * h
+    _a_times(wb, a0 + 9, p, k)  # k1
+    for i in range(36):
+        wb[acc + i] = wb[k + i]
+        wb[y + i] = wb[p + i] + hh * wb[k + i]
+    _a_times(wb, am + 9, y, k)  # k2
+    for i in range(36):
+        wb[acc + i] += 2.0 * wb[k + i]
+        wb[y + i] = wb[p + i] + hh * wb[k + i]
+    _a_times(wb, am + 9, y, k)  # k3
+    for i in range(36):
+        wb[acc + i] += 2.0 * wb[k + i]
+        wb[y + i] = wb[p + i] + h * wb[k + i]
+    _a_times(wb, a1 + 9, y, k)  # k4
+    h6 = h / 6.0
+    for i in range(36):
+        wb[p + i] += h6 * (wb[acc + i] + wb[k + i])
+    for i in range(27):
+        wb[a0 + i] = wb[a1 + i]
+
+
+_VARIATIONAL, _VACUUM, _AIR = 0, 1, 2  # how propagate_flat takes Phi over a step
+
+
 @njit(cache=True)
 def propagate_flat(t0, t1, boost, cfg, mp, want_stm, wb, base):
     """Fly the mean in wb[base:base + 6] (``PW_S``) from t0 to t1, in place; with want_stm, Phi
     (6, 6) = dx1/dx0 row-major into wb[base + 6:base + 42]. wb[base:base + N_PW] is the work.
+
+    The mean: RK4 (module docstring). Phi (module docstring): in vacuum (or with drag off), the
+    closed form of ``_close_chunk`` over runs of RK4 steps of at most ``stm_chunk_s`` together;
+    in the air (drag on), the variational equations' own RK4 steps (``_close_air``) over runs
+    of the mean's steps of at most ``stm_step_air_s``; either at 0: the variational equations
+    integrated with the mean's stages (42 states) there. The pieces are multiplied.
 
     Returns the process noise over the interval as its three per-axis blocks (Q_pp, Q_pv, Q_vv):
     Q = [[Q_pp I, Q_pv I], [Q_pv I, Q_vv I]] (module docstring). boost: the motor burns (adds
@@ -538,7 +829,8 @@ def propagate_flat(t0, t1, boost, cfg, mp, want_stm, wb, base):
     h_air = mp[M_H_AIR]
     step_air = mp[M_MAX_STEP_AIR]
     step_vac = mp[M_MAX_STEP]
-    n = 42 if want_stm else 6
+    chunk_max = mp[M_STM_CHUNK] * (1.0 + 1e-12)
+    seg_max = mp[M_STM_STEP_AIR] * (1.0 + 1e-12)
     s = base + PW_S
     k1 = base + PW_K1
     k2 = base + PW_K2
@@ -550,32 +842,74 @@ def propagate_flat(t0, t1, boost, cfg, mp, want_stm, wb, base):
             wb[s + i] = 0.0
         for i in range(6):
             wb[s + 6 + 7 * i] = 1.0
+    ident = True  # Phi is (still) the identity
+    # the mean, on scalars; the open vacuum chunk starts at (c*) and is clen long; the open air
+    # segment is slen long from the point at PW_AS; seg_start: PW_AS holds the current state's
+    # point (the end of the segment just closed)
+    x, y, z, vx, vy, vz = wb[s], wb[s + 1], wb[s + 2], wb[s + 3], wb[s + 4], wb[s + 5]
+    cx, cy, cz, cu, cv, cw = x, y, z, vx, vy, vz
+    clen = 0.0
+    slen = 0.0
+    seg_start = False
     qa = 0.0
     qb = 0.0
     qc = 0.0
     t = t0
     while t != t1:
         rem = t1 - t
-        hl = step_air if _in_air(wb[s], wb[s + 1], wb[s + 2], h_air) else step_vac
+        air = _in_air(x, y, z, h_air)
+        hl = step_air if air else step_vac
         nst = math.ceil(abs(rem) / hl - 1e-9)
         if nst < 1:
             nst = 1
         h = rem / nst
-        air, dx, dy, dz = _rhs(wb, s, k1, want_stm, j2, drag, sphere_r, omega, inv_beta, h_air)
+        mode = _VARIATIONAL
+        if want_stm:
+            if drag and air:
+                if seg_max > 0.0:
+                    mode = _AIR
+            elif chunk_max > 0.0:
+                mode = _VACUUM
+            if clen != 0.0 and (mode != _VACUUM or abs(clen + h) > chunk_max):
+                _close_chunk(wb, s, tmp, ident, clen, cx, cy, cz, cu, cv, cw, x, y, z, vx, vy, vz, j2)
+                ident = False
+                clen = 0.0
+            if slen != 0.0 and (mode != _AIR or abs(slen + h) > seg_max):
+                _close_air(wb, base, slen, x, y, z, vx, vy, vz, j2, drag, sphere_r, omega, inv_beta, h_air)
+                ident = False
+                slen = 0.0
+                seg_start = True
+        if want_stm and mode == _VARIATIONAL:
+            wb[s], wb[s + 1], wb[s + 2], wb[s + 3], wb[s + 4], wb[s + 5] = x, y, z, vx, vy, vz
+            air, dx, dy, dz = _rhs(wb, s, k1, True, j2, drag, sphere_r, omega, inv_beta, h_air)
+            hh = 0.5 * h
+            for i in range(42):
+                wb[tmp + i] = wb[s + i] + hh * wb[k1 + i]
+            _rhs(wb, tmp, k2, True, j2, drag, sphere_r, omega, inv_beta, h_air)
+            for i in range(42):
+                wb[tmp + i] = wb[s + i] + hh * wb[k2 + i]
+            _rhs(wb, tmp, k3, True, j2, drag, sphere_r, omega, inv_beta, h_air)
+            for i in range(42):
+                wb[tmp + i] = wb[s + i] + h * wb[k3 + i]
+            _rhs(wb, tmp, k4, True, j2, drag, sphere_r, omega, inv_beta, h_air)
+            h6 = h / 6.0
+            for i in range(42):
+                wb[s + i] += h6 * (wb[k1 + i] + 2.0 * wb[k2 + i] + 2.0 * wb[k3 + i] + wb[k4 + i])
+            x, y, z, vx, vy, vz = wb[s], wb[s + 1], wb[s + 2], wb[s + 3], wb[s + 4], wb[s + 5]
+            ident = False
+            seg_start = False
+        else:
+            if mode == _VACUUM:
+                if clen == 0.0:
+                    cx, cy, cz, cu, cv, cw = x, y, z, vx, vy, vz
+                clen += h
+            elif mode == _AIR:
+                if slen == 0.0 and not seg_start:
+                    _store_point(wb, base + PW_AS, x, y, z, vx, vy, vz, j2, drag, sphere_r, omega, inv_beta, h_air)
+                slen += h
+            x, y, z, vx, vy, vz, dx, dy, dz = _rk4_mean(x, y, z, vx, vy, vz, h, j2, drag, sphere_r, omega, inv_beta)
+            seg_start = False
         q = _q_eff_s(boost, air, dx, dy, dz, drag, mp)
-        hh = 0.5 * h
-        for i in range(n):
-            wb[tmp + i] = wb[s + i] + hh * wb[k1 + i]
-        _rhs(wb, tmp, k2, want_stm, j2, drag, sphere_r, omega, inv_beta, h_air)
-        for i in range(n):
-            wb[tmp + i] = wb[s + i] + hh * wb[k2 + i]
-        _rhs(wb, tmp, k3, want_stm, j2, drag, sphere_r, omega, inv_beta, h_air)
-        for i in range(n):
-            wb[tmp + i] = wb[s + i] + h * wb[k3 + i]
-        _rhs(wb, tmp, k4, want_stm, j2, drag, sphere_r, omega, inv_beta, h_air)
-        h6 = h / 6.0
-        for i in range(n):
-            wb[s + i] += h6 * (wb[k1 + i] + 2.0 * wb[k2 + i] + 2.0 * wb[k3 + i] + wb[k4 + i])
         # constant-velocity composition of the white-acceleration noise (per axis)
         ah = abs(h)
         qa = qa + 2.0 * ah * qb + ah * ah * qc + q * ah * ah * ah / 3.0
@@ -585,6 +919,11 @@ def propagate_flat(t0, t1, boost, cfg, mp, want_stm, wb, base):
             t = t1
         else:
             t = t + h
+    if clen != 0.0:
+        _close_chunk(wb, s, tmp, ident, clen, cx, cy, cz, cu, cv, cw, x, y, z, vx, vy, vz, j2)
+    if slen != 0.0:
+        _close_air(wb, base, slen, x, y, z, vx, vy, vz, j2, drag, sphere_r, omega, inv_beta, h_air)
+    wb[s], wb[s + 1], wb[s + 2], wb[s + 3], wb[s + 4], wb[s + 5] = x, y, z, vx, vy, vz
     return qa, qb, qc
 
 

@@ -75,13 +75,6 @@ from bmdsim.tracking.models import (
     xdot_fast_1,
 )
 
-# Per-detection flags in the kernel's output
-F_UNUSED = 0
-F_CUE = 1  # infrared before initiation
-F_INIT_FIRST = 2  # first detection of the initiation pair (no state)
-F_INIT = 3  # second of the pair: the track starts here (state recorded)
-F_UPDATE = 4  # a filter update (state recorded)
-
 # Per-target info columns
 I_CUED, I_INIT, I_EST = range(3)
 
@@ -187,12 +180,15 @@ def _plan_kernel(offsets, t, kind, init_min_dt, count):
 
 @njit(cache=True)
 def _track_one(
-    k, lo, hi, method, t, kind, z, R, site, B, bidx, cfg, mp, omega, wm, wc, gamma,
-    init_min_dt, ir_gap, est_min, est_pos2, est_vel2, rec_lo, X, PP, flag, nis, info, written,
+    k, lo, hi, method, t, kind, z, R, sensor, order, site, B, bidx, cfg, mp, omega, wm, wc, gamma,
+    init_min_dt, ir_gap, est_min, est_pos2, est_vel2, rec_lo, X, PP, rec_t, rec_kind, rec_sensor, rec_nis,
+    rec_det, n_updates, info, written,
 ):
     # The track's state lives in the EKF's flat work array (filters.E_X, E_P); the UKF works on
     # x and P, views of it. Every predict and update of this target reuses the work arrays.
-    # B[bidx[j]] is the ENU basis of detection j; the states go to X, PP from row rec_lo[k] on.
+    # Detection j (tracking order): z[order[j]], R[order[j]] (input order), sensor position and
+    # ENU basis site[bidx[j]], B[bidx[j]]; the states go to row rec_lo[k] on of the rec_* arrays,
+    # X and PP.
     o = rec_lo[k]
     wb = ekf_work()
     x = wb[E_X:E_X + 6]
@@ -206,13 +202,13 @@ def _track_one(
     n_used = 0
     for j in range(lo, hi):
         tj = t[j]
-        nis[j] = np.nan
+        nis = np.nan
+        initiated = False
         if kind[j] == INFRARED:
             if math.isnan(info[k, I_CUED]):
                 info[k, I_CUED] = tj
             last_ir = tj
             if not have:
-                flag[j] = F_CUE
                 continue
         elif kind[j] == RADAR:
             if not have:
@@ -222,37 +218,44 @@ def _track_one(
                 if tj - t[first] < init_min_dt:
                     continue
                 boost = tj - last_ir <= ir_gap
+                bf = bidx[first]
+                i0 = order[first]
+                i1 = order[j]
                 initiate_1(
-                    z[first], R[first], t[first], site[first], B[bidx[first]], z[j], R[j], tj, site[j], B[bidx[j]],
+                    z[i0], R[i0], t[first], site[bf], B[bf], z[i1], R[i1], tj, site[bidx[j]], B[bidx[j]],
                     boost, cfg, mp, omega, x, P,
                 )
-                flag[first] = F_INIT_FIRST
-                flag[j] = F_INIT
+                n_updates[k, sensor[first]] += 1
                 have = True
                 tcur = tj
                 n_used = 2
                 info[k, I_INIT] = tj
-                _record(wb, X, PP, o)
-                o += 1
-                _check_established(k, tj, n_used, wb, est_min, est_pos2, est_vel2, info)
-                continue
+                initiated = True
         else:
             continue
-        boost = tj - last_ir <= ir_gap
-        if ekf:
-            if tj != tcur:
-                ekf_predict_flat(wb, tcur, tj, boost, cfg, mp)
-                tcur = tj
-            nis[j] = ekf_update_flat(wb, tj, kind[j], z, R, site, B, j, bidx[j], omega)
-        else:
-            if tj != tcur:
-                if not ukf_predict_ws(x, P, tcur, tj, boost, cfg, mp, wm, wc, gamma, wk):
-                    ekf_predict_flat(wb, tcur, tj, boost, cfg, mp)  # sigma points failed: linearise
-                tcur = tj
-            nis[j] = ukf_update_ws(x, P, tj, kind[j], z[j], R[j], site[j], B[bidx[j]], omega, wm, wc, gamma, wk)
-        flag[j] = F_UPDATE
-        n_used += 1
+        if not initiated:  # a filter update
+            boost = tj - last_ir <= ir_gap
+            if ekf:
+                if tj != tcur:
+                    ekf_predict_flat(wb, tcur, tj, boost, cfg, mp)
+                    tcur = tj
+                nis = ekf_update_flat(wb, tj, kind[j], z, R, site, B, order[j], bidx[j], omega)
+            else:
+                bj = bidx[j]
+                i1 = order[j]
+                if tj != tcur:
+                    if not ukf_predict_ws(x, P, tcur, tj, boost, cfg, mp, wm, wc, gamma, wk):
+                        ekf_predict_flat(wb, tcur, tj, boost, cfg, mp)  # sigma points failed: linearise
+                    tcur = tj
+                nis = ukf_update_ws(x, P, tj, kind[j], z[i1], R[i1], site[bj], B[bj], omega, wm, wc, gamma, wk)
+            n_used += 1
+        n_updates[k, sensor[j]] += 1
         _record(wb, X, PP, o)
+        rec_t[o] = tj
+        rec_kind[o] = kind[j]
+        rec_sensor[o] = sensor[j]
+        rec_nis[o] = nis
+        rec_det[o] = order[j]
         o += 1
         _check_established(k, tj, n_used, wb, est_min, est_pos2, est_vel2, info)
     written[k] = o - rec_lo[k]
@@ -277,13 +280,15 @@ def _check_established(k, tj, n_used, wb, est_min, est_pos2, est_vel2, info):
 
 @njit(cache=True, parallel=True)
 def _track_kernel(
-    offsets, method, t, kind, z, R, site, B, bidx, cfg, mp, omega, wm, wc, gamma,
-    init_min_dt, ir_gap, est_min, est_pos2, est_vel2, rec_lo, X, PP, flag, nis, info, written,
+    offsets, method, t, kind, z, R, sensor, order, site, B, bidx, cfg, mp, omega, wm, wc, gamma,
+    init_min_dt, ir_gap, est_min, est_pos2, est_vel2, rec_lo, X, PP, rec_t, rec_kind, rec_sensor, rec_nis,
+    rec_det, n_updates, info, written,
 ):
     for k in prange(offsets.shape[0] - 1):
         _track_one(
-            k, offsets[k], offsets[k + 1], method, t, kind, z, R, site, B, bidx, cfg, mp, omega, wm, wc, gamma,
-            init_min_dt, ir_gap, est_min, est_pos2, est_vel2, rec_lo, X, PP, flag, nis, info, written,
+            k, offsets[k], offsets[k + 1], method, t, kind, z, R, sensor, order, site, B, bidx, cfg, mp, omega,
+            wm, wc, gamma, init_min_dt, ir_gap, est_min, est_pos2, est_vel2, rec_lo, X, PP, rec_t, rec_kind,
+            rec_sensor, rec_nis, rec_det, n_updates, info, written,
         )
 
 
@@ -415,27 +420,84 @@ def _optional(det, name):
         return None
 
 
-def _site_bases(detections, site_ecef_m, m, order):
-    """ENU bases of the detections' sites: (B (U, 3, 3), bidx (M,)), B[bidx[j]] the basis of
-    sorted detection j (``models.site_basis``), computed once per run of equal sites in the input
-    (detections come in long runs per sensor)."""
-    lat, lon = (_optional(detections, f) for f in ("site_lat_deg", "site_lon_deg"))
-    if lat is not None and lon is not None:
-        key = np.stack([np.asarray(lat, float).reshape(m), np.asarray(lon, float).reshape(m)], 1)
-    else:
-        key = np.asarray(site_ecef_m, float).reshape(m, 3)
+@njit(cache=True)
+def _site_runs(site, lat, lon, use_lat_lon, run):
+    """Runs of equal sites (ECEF position, and latitude and longitude with use_lat_lon) in input
+    order: run[i] the run of row i; returns the first row of each run."""
+    m = site.shape[0]
+    first = np.empty(m, np.int64)
+    n = 0
+    for i in range(m):
+        new = i == 0 or site[i, 0] != site[i - 1, 0] or site[i, 1] != site[i - 1, 1] or site[i, 2] != site[i - 1, 2]
+        if use_lat_lon and not new:
+            new = lat[i] != lat[i - 1] or lon[i] != lon[i - 1]
+        if new:
+            first[n] = i
+            n += 1
+        run[i] = n - 1
+    return first[:n]
+
+
+def _site_bases(detections, site_ecef_m, m):
+    """Sites of the detections, once per run of equal sites in the input (detections come in
+    long runs per sensor): (site (U, 3), B (U, 3, 3), run (M,)), site[run[i]] the ECEF position
+    and B[run[i]] the ENU basis (``models.site_basis``) of input detection i's sensor."""
     if m == 0:
-        return np.zeros((0, 3, 3)), np.zeros(0, np.int64)
-    new = np.ones(m, bool)
-    new[1:] = np.any(key[1:] != key[:-1], axis=1)
-    first = np.flatnonzero(new)
-    run = np.cumsum(new) - 1
-    site = np.asarray(site_ecef_m, float).reshape(m, 3)[first]
-    if lat is not None and lon is not None:
-        B = site_basis(site, key[first, 0], key[first, 1])
+        return np.zeros((0, 3)), np.zeros((0, 3, 3)), np.zeros(0, np.int64)
+    lat, lon = (_optional(detections, f) for f in ("site_lat_deg", "site_lon_deg"))
+    use_ll = lat is not None and lon is not None
+    site = np.ascontiguousarray(np.asarray(site_ecef_m, float).reshape(m, 3))
+    if use_ll:
+        lat = np.ascontiguousarray(np.asarray(lat, float).reshape(m))
+        lon = np.ascontiguousarray(np.asarray(lon, float).reshape(m))
     else:
-        B = site_basis(site)
-    return np.ascontiguousarray(B.reshape(-1, 3, 3)), np.ascontiguousarray(run[order].astype(np.int64))
+        lat = lon = np.zeros(m)
+    run = np.empty(m, np.int64)
+    first = _site_runs(site, lat, lon, use_ll, run)
+    site_u = np.ascontiguousarray(site[first])
+    B = site_basis(site_u, lat[first], lon[first]) if use_ll else site_basis(site_u)
+    return site_u, np.ascontiguousarray(np.asarray(B, float).reshape(-1, 3, 3)), run
+
+
+@njit(cache=True)
+def _sort_by_target(target, t_in, kind_in, sensor_in, run, offsets, order, t, kind, sensor, bidx):
+    """Tracking order (by target, then time, ties in input order) when each target's detections
+    come in time order in the input (``sensors.observe`` sorts by time): one pass over the input,
+    a stable counting sort by target (offsets: the targets' first rows). Row j of the outputs is
+    row order[j] of the inputs. Returns False, the outputs incomplete, if some target's times
+    decrease (or are NaN)."""
+    n_t = offsets.shape[0] - 1
+    nxt = offsets[:n_t].copy()
+    last = np.full(n_t, -np.inf)
+    for i in range(target.shape[0]):
+        g = target[i]
+        ti = t_in[i]
+        if not ti >= last[g]:
+            return False
+        last[g] = ti
+        j = nxt[g]
+        nxt[g] = j + 1
+        order[j] = i
+        t[j] = ti
+        kind[j] = kind_in[i]
+        sensor[j] = sensor_in[i]
+        bidx[j] = run[i]
+    return True
+
+
+@njit(cache=True, parallel=True)
+def _gather(order, t_in, kind_in, sensor_in, run, t, kind, sensor, bidx):
+    """_sort_by_target's outputs for any input, given the order (``np.lexsort``)."""
+    for j in prange(order.shape[0]):
+        i = order[j]
+        t[j] = t_in[i]
+        kind[j] = kind_in[i]
+        sensor[j] = sensor_in[i]
+        bidx[j] = run[i]
+
+
+def _column(cols, name, m, shape, dtype):
+    return np.ascontiguousarray(np.asarray(cols[name], dtype=dtype).reshape((m,) + shape))
 
 
 def track(
@@ -470,53 +532,61 @@ def track(
         except (AttributeError, KeyError):
             raise BmdsimInputError("detections", type(detections).__name__, f"need a field {name!r}; fields: {', '.join(_FIELDS)}") from None
     m = cols["t_s"].shape[0]
-    target = cols["target"].astype(np.int64).reshape(m)
+    target = _column(cols, "target", m, (), np.int64)
     k_max = int(target.max()) + 1 if m else 0
     k = k_max if n_targets is None else int(n_targets)
     if k < k_max or (m and target.min() < 0):
         raise BmdsimInputError("n_targets", n_targets, f"targets run from {target.min() if m else 0} to {k_max - 1}")
-    t = cols["t_s"].astype(float).reshape(m)
-    order = np.lexsort((np.arange(m), t, target))
-    t = np.ascontiguousarray(t[order])
-    tg = target[order]
-    kind = np.ascontiguousarray(cols["kind"].astype(np.int64).reshape(m)[order])
-    z = cols["z"].astype(float)
-    z = np.ascontiguousarray((z.reshape(m, z.shape[-1]) if z.ndim == 2 else z.reshape(m, 3))[order])
-    if z.shape[1] == 2:
-        z = np.ascontiguousarray(np.hstack([z, np.full((m, 1), np.nan)]))
-    R = np.ascontiguousarray(cols["R"].astype(float).reshape(m, 3, 3)[order])
-    site = np.ascontiguousarray(cols["site_ecef_m"].astype(float).reshape(m, 3)[order])
-    B, bidx = _site_bases(detections, cols["site_ecef_m"], m, order)
-    sensor = cols["sensor"].astype(np.int64).reshape(m)[order]
-    if m and sensor.min() < 0:
-        raise BmdsimInputError("detections.sensor", int(sensor.min()), "sensor ids must be >= 0")
-    offsets = np.searchsorted(tg, np.arange(k + 1)).astype(np.int64)
+    sensor_in = _column(cols, "sensor", m, (), np.int64)
+    if m and sensor_in.min() < 0:
+        raise BmdsimInputError("detections.sensor", int(sensor_in.min()), "sensor ids must be >= 0")
+    t_in = _column(cols, "t_s", m, (), float)
+    z_in = np.asarray(cols["z"], float)
+    z_in = np.ascontiguousarray(z_in.reshape(m, z_in.shape[-1]) if z_in.ndim == 2 else z_in.reshape(m, 3))
+    site, B, run = _site_bases(detections, cols["site_ecef_m"], m)
+    kind_in = _column(cols, "kind", m, (), np.int64)
+    R_in = _column(cols, "R", m, (3, 3), float)
+    offsets = np.zeros(k + 1, np.int64)
+    np.cumsum(np.bincount(target, minlength=k), out=offsets[1:])
+    # tracking order: by target, then time, ties in input order; z and R are read through it
+    order = np.empty(m, np.int64)
+    t = np.empty(m)
+    kind = np.empty(m, np.int64)
+    sensor = np.empty(m, np.int64)
+    bidx = np.empty(m, np.int64)
+    cols_in = (t_in, kind_in, sensor_in, run)
+    if not _sort_by_target(target, *cols_in, offsets, order, t, kind, sensor, bidx):
+        order = np.lexsort((t_in, target)).astype(np.int64)  # stable
+        _gather(order, *cols_in, t, kind, sensor, bidx)
+    if z_in.shape[1] == 2:
+        z_in = np.ascontiguousarray(np.hstack([z_in, np.full((m, 1), np.nan)]))
 
     wm, wc, gamma = sigma_points.weights()
     count = np.empty(k, np.int64)
     _plan_kernel(offsets, t, kind, float(init_min_dt_s), count)
     rec_off = np.zeros(k + 1, np.int64)
     np.cumsum(count, out=rec_off[1:])
-    X = np.empty((rec_off[-1], 6))  # every row is written: the plan counts them
-    PP = np.empty((rec_off[-1], 6, 6))
-    flag = np.zeros(m, np.int64)
-    nis = np.full(m, np.nan)
+    u = int(rec_off[-1])
+    # every row is written: the plan counts them
+    X = np.empty((u, 6))
+    PP = np.empty((u, 6, 6))
+    rec_t = np.empty(u)
+    rec_kind = np.empty(u, np.int64)
+    rec_sensor = np.empty(u, np.int64)
+    rec_nis = np.empty(u)
+    rec_det = np.empty(u, np.int64)
+    n_updates = np.zeros((k, int(sensor_in.max()) + 1 if m else 0), np.int64)
     info = np.full((k, 3), np.nan)
     written = np.zeros(k, np.int64)
     _track_kernel(
-        offsets, code, t, kind, z, R, site, B, bidx, model.cfg(), model.params(), float(model.earth.omega_rad_s),
-        wm, wc, gamma, float(init_min_dt_s), float(ir_burn_gap_s), int(establish_min_updates),
-        float(establish_pos_sigma_m) ** 2, float(establish_vel_sigma_mps) ** 2, rec_off, X, PP, flag, nis, info,
-        written,
+        offsets, code, t, kind, z_in, R_in, sensor, order, site, B, bidx, model.cfg(), model.params(),
+        float(model.earth.omega_rad_s), wm, wc, gamma, float(init_min_dt_s), float(ir_burn_gap_s),
+        int(establish_min_updates), float(establish_pos_sigma_m) ** 2, float(establish_vel_sigma_mps) ** 2,
+        rec_off, X, PP, rec_t, rec_kind, rec_sensor, rec_nis, rec_det, n_updates, info, written,
     )
     if not np.array_equal(written, count):  # the plan and the tracker disagree: a bug
         raise RuntimeError("tracking: recorded states do not match the plan")
 
-    rec = (flag == F_INIT) | (flag == F_UPDATE)
-    used = rec | (flag == F_INIT_FIRST)
-    n_sensors = int(sensor.max()) + 1 if m else 0
-    n_updates = np.zeros((k, n_sensors), np.int64)
-    np.add.at(n_updates, (tg[used], sensor[used]), 1)
     h = TrackHistory(
         method=method,
         model=model,
@@ -525,13 +595,13 @@ def track(
         x_eval=np.empty((k, 0, 6)),
         P_eval=np.empty((k, 0, 6, 6)),
         offsets=rec_off,
-        t_s=np.ascontiguousarray(t[rec]),
+        t_s=rec_t,
         x=X,
         P=PP,
-        kind=kind[rec],
-        sensor=sensor[rec],
-        nis=nis[rec],
-        detection_index=order[rec],
+        kind=rec_kind,
+        sensor=rec_sensor,
+        nis=rec_nis,
+        detection_index=rec_det,
         n_updates=n_updates,
         cued_at_s=info[:, I_CUED].copy(),
         initiated_at_s=info[:, I_INIT].copy(),
