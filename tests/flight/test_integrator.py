@@ -151,3 +151,14 @@ def test_record_is_nan_before_the_start_and_after_the_impact():
         assert np.isnan(b.record_eci[k, ~inside]).all()
     # the same flight shifted in time: the same states at the same time since start
     np.testing.assert_allclose(b.record_eci[2, 60:70], b.record_eci[0, 0:10], rtol=0, atol=1e-3)
+
+
+def test_take_repeats_bodies():
+    me = kepler.min_energy(3000e3, radius_m=R_SPHERE_M)
+    r, v = surface_state(0.0, 0.0, 90.0, me["burnout_speed_mps"], me["flight_path_angle_deg"])
+    b = coast([0.0, 50.0], np.stack([r, r]), np.stack([v, v]), 1e4, earth=VACUUM_SPHERE, record_dt_s=5.0)
+    t = b.take([1, 0, 1])
+    assert len(t) == 3
+    np.testing.assert_array_equal(t.t_impact_s, b.t_impact_s[[1, 0, 1]])
+    np.testing.assert_array_equal(t.record_eci[2], b.record_eci[1])
+    np.testing.assert_array_equal(t.impact_lat_lon_deg[0], b.impact_lat_lon_deg[0][[1, 0, 1]])

@@ -204,6 +204,10 @@ def _fly_truth(threats, draws: _Draws):
 
     # objects flown as the scenario has them keep its guidance (a single run's truth, exactly)
     moved = (draws.site_en_m != 0).any(axis=2) | (draws.aim_en_m != 0).any(axis=2) | (draws.performance != 1.0)
+    if not moved.any():
+        # every trial flies the scenario's threats as they are: fly each once (a launch-time
+        # shift moves the clock, not the flight)
+        return fly(lat_o[:nt], lon_o[:nt], st[:nt], pl[:nt], guidance()[:nt], record_dt_s=RECORD_DT_S).take(jidx)
     need = np.array([noms[j].jac is not None for j in jidx]) & moved.reshape(-1)
     if need.any():
         # one Newton step onto each object's own aim point, from its own site

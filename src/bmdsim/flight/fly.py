@@ -98,6 +98,18 @@ class FlightBatch:
     def __len__(self) -> int:
         return self.status.shape[0]
 
+    def take(self, idx) -> FlightBatch:
+        """The bodies idx (an index array; repeats allowed) as a new batch."""
+        idx = np.asarray(idx, np.intp)
+        per_body = {
+            f: getattr(self, f)[idx]
+            for f in ("launch_lat_deg", "launch_lon_deg", "status", "t_burnout_s", "t_impact_s", "apogee_h_m",
+                      "t_apogee_s", "n_steps", "n_rejected", "burnout_r_eci_m", "burnout_v_eci_mps",
+                      "impact_r_eci_m", "impact_v_eci_mps", "separation")
+        }
+        rec = None if self.record_eci is None else self.record_eci[idx]
+        return FlightBatch(earth=self.earth, **per_body, t_record_s=self.t_record_s, record_eci=rec)
+
     @property
     def impacted(self) -> np.ndarray:
         return self.status == K.STATUS_IMPACT
