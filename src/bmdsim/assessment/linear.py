@@ -251,6 +251,11 @@ def predict_impacts(
         where = np.full((n, N_QUAD), "", dtype="<U3")
         where[good] = territory_index.locate(qlat[good], qlon[good])
     tti = fb.t_impact_s - t
+    # P(territory): the fraction of each ellipse's quadrature points in it, all tracks at once
+    p_terr = {}
+    if territory_index is not None:
+        for tr in territory_index.territories:
+            p_terr[tr.code] = (where == tr.code).mean(axis=1) if where is not None else np.zeros(n)
     preds = []
     for k in range(n):
         if good[k]:
@@ -269,9 +274,8 @@ def predict_impacts(
             orientation_deg=orient, mean_time_to_impact_s=m_t,
         )
         if territory_index is not None:
-            for tr in territory_index.territories:
-                p = float(np.mean(where[k] == tr.code)) if (where is not None and good[k]) else 0.0
-                pred.p_impact[tr.code] = p
-                pred.p_impact_se[tr.code] = 1.0 / N_QUAD  # the quadrature's resolution
+            for code, frac in p_terr.items():
+                pred.p_impact[code] = float(frac[k]) if good[k] else 0.0
+                pred.p_impact_se[code] = 1.0 / N_QUAD  # the quadrature's resolution
         preds.append(pred)
     return preds, fb

@@ -75,12 +75,13 @@ def paths_from_coast(b, ks: Sequence[int], t0_s: Sequence[float]) -> list[Threat
     time grid computed once)."""
     rot = frames.rotation_eci_to_ecef(b.t_record_s)
     dt = float(b.t_record_s[1] - b.t_record_s[0]) if b.t_record_s.size > 1 else PATH_DT_S
+    ks = np.asarray(ks, np.intp)
+    r_all = np.einsum("tij,ktj->kti", rot, b.record_eci[ks, :, :3])
     out = []
-    for k, t0 in zip(ks, t0_s):
-        rec = b.record_eci[k]
-        keep = (b.t_record_s >= t0) & np.isfinite(rec[:, 0])
+    for q, (k, t0) in enumerate(zip(ks, t0_s)):
+        keep = (b.t_record_s >= t0) & np.isfinite(r_all[q, :, 0])
         t = b.t_record_s[keep]
-        r = np.einsum("nij,nj->ni", rot[keep], rec[keep, :3])
+        r = r_all[q, keep]
         t_imp = float(b.t_impact_s[k]) if b.impacted[k] else float(t[-1]) + dt
         out.append(ThreatPath(t, r, t_imp))
     return out
