@@ -13,7 +13,7 @@ import math
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from pyproj import Geod
 
@@ -162,6 +162,10 @@ def test_direct_then_inverse_round_trip(lat, lon, az, s):
     lat1=st.floats(-90.0, 90.0), lon1=st.floats(-180.0, 180.0),
     lat2=st.floats(-90.0, 90.0), lon2=st.floats(-180.0, 180.0),
 )
+# found by hypothesis: longitudes one ulp short of half a turn apart gave a distance of 0
+@example(lat1=1.0, lon1=0.0, lat2=1.0, lon2=179.99999999999997)
+@example(lat1=1.0, lon1=0.0, lat2=1.0, lon2=-179.99999999999997)
+@example(lat1=-30.0, lon1=10.0, lat2=-30.0, lon2=-170.00000000000003)
 def test_inverse_distance_property_vs_proj(lat1, lon1, lat2, lon2):
     s, az1, az2 = geodesy.inverse(lat1, lon1, lat2, lon2)
     _, _, s_p = GEOD.inv(lon1, lat1, lon2, lat2)
