@@ -9,7 +9,7 @@ run is this process on one numba thread, as each worker is; the two-worker run i
 one worker process (`run_campaign`'s local pool), and includes starting that process (about 2 s:
 the interpreter, the imports and the compiled kernels from numba's cache).
 
-    python benchmarks/campaign.py [--trials 10000] [--chunk-size 100]
+    python benchmarks/campaign.py [--trials 20000] [--chunk-size 100]
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from _alaska import SCENARIO
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--trials", type=int, default=10_000)
+    ap.add_argument("--trials", type=int, default=20_000)
     ap.add_argument("--chunk-size", type=int, default=100)
     args = ap.parse_args()
     import numba
