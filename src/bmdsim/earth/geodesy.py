@@ -99,11 +99,6 @@ _C3X = _c3_coeffs(_N)
 
 # ---------------------------------------------------------------- series in eps (Karney 2013)
 
-# Longitude differences closer than this to half a turn are taken as exactly half a turn: 2e-15 rad
-# moves a point by at most 13 nm, within the method's 15 nm accuracy.
-_ANTIMERIDIAN_SNAP_RAD = 2e-15
-
-
 @njit(cache=True)
 def _ang_round(x):
     """Round tiny angles so that values below ~1e-17 become exactly representable (or zero).
@@ -444,8 +439,11 @@ def _reduced_lat(lat_rad):
 def _wrap_pi(x):
     """Angle to [-pi, pi)."""
     y = x - _TWO_PI * math.floor((x + _PI) / _TWO_PI)
+    # the quotient rounds: for x one ulp below pi it rounds up to 1 and y lands below -pi
     if y >= _PI:
         y -= _TWO_PI
+    elif y < -_PI:
+        y += _TWO_PI
     return y
 
 
@@ -467,11 +465,6 @@ def geodesic_inverse_1(lat1_rad, lon1_rad, lat2_rad, lon2_rad):
     lonsign = 1.0 if lon12 >= 0.0 else -1.0
     lon12 = _ang_round(lonsign * lon12)
     lon12s = _ang_round(_PI - lon12)
-    if lon12s < _ANTIMERIDIAN_SNAP_RAD:
-        # within a few ulps of pi (float pi is itself 1.2e-16 short of pi): take the points as
-        # exactly half a turn apart. The rounding of the difference left otherwise sends one
-        # such pair (lon12 one ulp below float pi) down the wrong branch with distance 0.
-        lon12, lon12s = _PI, 0.0
     lam12 = lon12
     if lon12 > _HALF_PI:
         slam12 = math.sin(lon12s)
