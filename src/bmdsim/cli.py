@@ -14,7 +14,6 @@ from typing import Annotated, Optional
 
 import typer
 
-from bmdsim.campaign.runner import DEFAULT_CHUNK_SIZE
 
 app = typer.Typer(
     name="bmdsim",
@@ -233,7 +232,7 @@ def campaign(
     out: Annotated[Optional[str], typer.Option(help="folder for the chunk files (none: keep in memory)")] = None,
     resume: Annotated[bool, typer.Option("--resume", help="skip the chunks already complete in --out")] = False,
     seed: Annotated[Optional[int], typer.Option(help="root seed (default: the scenario's)")] = None,
-    chunk_size: Annotated[int, typer.Option(help="trials per chunk (and chunk file)")] = DEFAULT_CHUNK_SIZE,
+    chunk_size: Annotated[Optional[int], typer.Option(help="trials per chunk (and chunk file); default: the runner's DEFAULT_CHUNK_SIZE")] = None,
     pk: Annotated[Optional[bool], typer.Option("--pk/--no-pk", help="draw each interceptor's Pk from its Beta per trial (default: the scenario's [dispersion] pk)")] = None,
     sweep: Annotated[Optional[str], typer.Option(help="KEY=V1,V2,...: a campaign per value of pk, shots, rounds or count")] = None,
     scheduler: Annotated[Optional[str], typer.Option(help="Dask scheduler address (default: a local process pool)")] = None,
@@ -244,6 +243,7 @@ def campaign(
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
     from bmdsim.campaign import run_campaign
+    from bmdsim.campaign.runner import DEFAULT_CHUNK_SIZE
 
     if sweep is not None:
         from bmdsim.campaign.sweep import parse_sweep, run_sweep
@@ -284,7 +284,8 @@ def campaign(
     try:
         with bar:
             result = run_campaign(
-                file, trials, workers=workers, out_dir=out, resume=resume, seed=seed, chunk_size=chunk_size,
+                file, trials, workers=workers, out_dir=out, resume=resume, seed=seed,
+                chunk_size=DEFAULT_CHUNK_SIZE if chunk_size is None else chunk_size,
                 dispersion=None if pk is None else {"pk": pk}, scheduler=scheduler, progress=show,
             )
     except KeyboardInterrupt:

@@ -239,20 +239,18 @@ class _SigmaGrids:
     def __init__(self, hist, objects: list[int], commit_s: list[float], t_end: np.ndarray):
         grids = [np.append(np.arange(c, max(c, float(t_end[k])), SIGMA_GRID_S), max(c, float(t_end[k])))
                  for k, c in zip(objects, commit_s)]
-        self.offsets = np.zeros(len(grids) + 1, np.int64)
-        np.cumsum([g.size for g in grids], out=self.offsets[1:])
-        self.t_grid = np.concatenate(grids) if grids else np.zeros(0)
+        sizes = np.array([g.size for g in grids], np.int64)
+        t_grid = np.concatenate(grids) if grids else np.zeros(0)
         self.s_grid = np.zeros(0)
         if grids:
-            kg = np.repeat(np.asarray(objects, np.int64), np.diff(self.offsets))
-            _, P = hist.states_at(kg, self.t_grid)
+            _, P = hist.states_at(np.repeat(np.asarray(objects, np.int64), sizes), t_grid)
             self.s_grid = np.sqrt(np.trace(P[:, :3, :3], axis1=1, axis2=2))
         # one np.interp over all tracks: track k's grid shifted to start at k * span
-        lo, hi = self.t_grid[self.offsets[:-1]], self.t_grid[self.offsets[1:] - 1]
-        self._lo, self._hi = lo, hi
-        self._span = float(np.max(hi - lo, initial=0.0)) + 1.0
-        self._base = np.arange(len(grids)) * self._span - lo
-        self._x = self.t_grid + np.repeat(self._base, np.diff(self.offsets))
+        last = np.cumsum(sizes) - 1
+        self._lo, self._hi = t_grid[last - sizes + 1], t_grid[last]
+        span = float(np.max(self._hi - self._lo, initial=0.0)) + 1.0
+        self._base = np.arange(len(grids)) * span - self._lo
+        self._x = t_grid + np.repeat(self._base, sizes)
 
     def __call__(self, k, t_s):
         k = np.asarray(k, np.int64)
