@@ -176,3 +176,45 @@ def test_fire_control_quality_removes_launch_times_with_a_poor_track(hs15_seattl
     late = engagement_window(bat, c.path, c.commit_s, lambda t: np.where(np.asarray(t) < cut, 2 * FC_SIGMA_M, 10.0))
     assert late.t_launch_s.min() >= cut
     np.testing.assert_array_equal(late.t_launch_s, good.t_launch_s[good.t_launch_s >= cut])
+
+
+def test_quiet_fight_with_given_specs_and_sspk_is_the_narrated_one(hs15_seattle, seoul_300km):
+    # the campaign's battle (fire units' interceptors given once, each trial's SSPK as numbers,
+    # no events) draws the same shots and outcomes as the single run's, which carries the SSPK
+    # in copies of the fire units
+    from bmdsim.engine.engage import committed, fight
+
+    guam = _assessed("hwasong-12", "Sunan", "Andersen AFB, Guam")
+    cs = [committed(a) for a in (hs15_seattle, seoul_300km, guam)]
+    base = [get_battery(n) for n in ("Fort Greely", "Aegis Guam IIA", "Guam", "Patriot Osan")]
+    specs = [b.interceptor_spec() for b in base]
+    docs = {"sm3-iia": Doctrine(mode="shoot-look-shoot", shots=1, looks=2), "gbi-ce2": Doctrine(shots=2)}
+    for seed in range(8):
+        sspk = np.random.default_rng(seed).uniform(0.2, 0.9, len(base))
+        copies = [b.model_copy(update={"interceptor_overrides": {**b.interceptor_overrides, "sspk": float(p)}})
+                  for b, p in zip(base, sspk)]
+        loud = fight(cs, copies, docs, np.random.default_rng(seed), compare_methods=False)
+        quiet = fight(cs, base, docs, np.random.default_rng(seed), compare_methods=False, specs=specs, sspk=sspk,
+                      narrate=False)
+        np.testing.assert_array_equal(loud.shots, quiet.shots)
+        assert loud.expected_value == quiet.expected_value
+        assert quiet.events == [] and quiet.looks == []
+        for a, b in zip(loud.outcomes, quiet.outcomes):
+            assert (a.engaged, a.intercepted, a.leaked, a.interceptors_fired, a.intercept_point) == (
+                b.engaged, b.intercepted, b.leaked, b.interceptors_fired, b.intercept_point)
+    assert any(o.intercepted for o in loud.outcomes)
+
+
+def test_window_points_lat_lon_and_height_are_the_geodetic_conversion(hs15_seattle):
+    # the window keeps its intercept points in ECEF and converts on demand; the numbers are the
+    # frames.ecef_to_geodetic ones (Vermeille 2002) to well under a millimetre
+    from bmdsim.earth import frames
+
+    res = engage([hs15_seattle], [get_battery("Fort Greely")], Doctrine(), np.random.default_rng(0))
+    w = _window(res, "Fort Greely")
+    lat, lon, h = frames.ecef_to_geodetic(w.r_ecef_m)
+    np.testing.assert_allclose(w.lat_deg, lat, rtol=0, atol=1e-11)  # deg: 1e-11 deg ~ 1 um
+    np.testing.assert_allclose(w.lon_deg, lon, rtol=0, atol=1e-11)
+    np.testing.assert_allclose(w.alt_m, h, rtol=0, atol=1e-6)
+    i = w.t_intercept_s.size // 2
+    assert w.point_at(float(w.t_intercept_s[i])) == (float(w.lat_deg[i]), float(w.lon_deg[i]), float(w.alt_m[i]))

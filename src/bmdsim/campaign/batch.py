@@ -122,16 +122,19 @@ class _Draws:
     aim_en_m: np.ndarray  # (n, T, 2)
     performance: np.ndarray  # (n, T) factor on thrust and Isp
     noise: np.ndarray  # (n, S) factor on each sensor's noise
-    batteries: list[list]  # per trial: the fire units with this trial's Pk
+    sspk: np.ndarray  # (n, B) each fire unit's single-shot kill probability in this trial
 
 
 def _draw(resolved, threats, trial_rngs: Sequence[np.random.Generator], d: Mapping[str, Any]) -> _Draws:
     n, nt, ns = len(trial_rngs), len(threats), len(resolved.sensors)
-    out = _Draws(np.zeros((n, nt)), np.zeros((n, nt, 2)), np.zeros((n, nt, 2)), np.ones((n, nt)), np.ones((n, ns)), [])
+    specs = [b.interceptor_spec() for b in resolved.batteries]
+    out = _Draws(np.zeros((n, nt)), np.zeros((n, nt, 2)), np.zeros((n, nt, 2)), np.ones((n, nt)), np.ones((n, ns)),
+                 np.tile([s.sspk_mean for s in specs], (n, 1)).reshape(n, len(specs)))
     for k, rng in enumerate(trial_rngs):
         # the order of the draws is fixed: each kind is drawn only when dispersed, always in
         # this order, so adding a dispersion never changes the draws of the ones before it
-        out.batteries.append(_pk_draws(resolved, rng) if d["pk"] else list(resolved.batteries))
+        if d["pk"]:
+            out.sspk[k] = _pk_draws(resolved, specs, rng)
         if d["launch_time_s"] > 0:
             out.time_shift_s[k] = rng.uniform(-d["launch_time_s"], d["launch_time_s"], size=nt)
         if d["launch_site_km"] > 0:
@@ -145,22 +148,21 @@ def _draw(resolved, threats, trial_rngs: Sequence[np.random.Generator], d: Mappi
     return out
 
 
-def _pk_draws(resolved, rng: np.random.Generator) -> list:
-    """The fire units with this trial's SSPK: one draw per interceptor (id and Beta), shared by
-    its fire units; none where the scenario or the catalog fixes the SSPK."""
-    batteries = list(resolved.batteries)
+def _pk_draws(resolved, specs, rng: np.random.Generator) -> list[float]:
+    """Each fire unit's SSPK in this trial: one draw per interceptor (id and Beta), shared by its
+    fire units; the catalog's or the scenario's where they fix it (specs: the fire units'
+    interceptors)."""
+    out = []
     drawn: dict[tuple, float] = {}
-    for i, b in enumerate(batteries):
-        if "sspk" in b.interceptor_overrides:
-            continue
-        spec = b.interceptor_spec()
-        if spec.sspk is not None:
+    for b, spec in zip(resolved.batteries, specs):
+        if "sspk" in b.interceptor_overrides or spec.sspk is not None:
+            out.append(spec.sspk_mean)
             continue
         key = (b.interceptor, spec.sspk_beta)
         if key not in drawn:
             drawn[key] = float(spec.sample_sspk(rng, 1)[0])
-        batteries[i] = b.model_copy(update={"interceptor_overrides": {**b.interceptor_overrides, "sspk": drawn[key]}})
-    return batteries
+        out.append(drawn[key])
+    return out
 
 
 def _moved(lat_deg, lon_deg, en_m):
@@ -373,13 +375,15 @@ def run_batch(resolved, trial_ids: Sequence[int], root_seed: int, dispersion: Ma
             windows[i, engaged] = paths.windows(bat, commits, grids)
     doctrine = resolved.doctrine_map()
     values = [t.value for t in threats]
+    specs = [b.interceptor_spec() for b in resolved.batteries]
     lat_i, lon_i = truth.impact_lat_lon_deg
     rows = []
     for q, k in enumerate(trial_ids):
         objs = assessed[q * nt:(q + 1) * nt]
         battle = fight(
-            [a.committed for a in objs], draws.batteries[q], doctrine, np.random.default_rng(streams[q][-1]),
-            values=values, compare_methods=False, windows=windows[:, q * nt:(q + 1) * nt],
+            [a.committed for a in objs], resolved.batteries, doctrine, np.random.default_rng(streams[q][-1]),
+            values=values, compare_methods=False, windows=windows[:, q * nt:(q + 1) * nt], specs=specs,
+            sspk=draws.sspk[q], narrate=False,
         )
         for j, (spec, a, o) in enumerate(zip(threats, objs, battle.outcomes)):
             obj = q * nt + j

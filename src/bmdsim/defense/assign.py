@@ -44,12 +44,13 @@ from math import comb
 from typing import Literal
 
 import numpy as np
+from numba import njit
 from scipy.optimize import LinearConstraint, milp
 from scipy.sparse import csc_array
 
 from bmdsim.errors import BmdsimInputError
 
-__all__ = ["Assignment", "assign", "expected_value", "threat_kill_probability"]
+__all__ = ["Assignment", "assign", "expected_value", "solve", "threat_kill_probability"]
 
 
 @dataclass(frozen=True)
@@ -104,6 +105,26 @@ def assign(
     )
     if np.any(pair < 0):
         raise BmdsimInputError("max_shots_per_pair", int(pair.min()), "whole numbers >= 0")
+    return solve(V, P, F, inv, cap, pair, method, max_sites_per_threat=max_sites_per_threat,
+                 max_patterns=max_patterns, time_limit_s=time_limit_s)
+
+
+def solve(
+    V: np.ndarray,
+    P: np.ndarray,
+    F: np.ndarray,
+    inv: np.ndarray,
+    cap: np.ndarray,
+    pair: np.ndarray,
+    method: Literal["milp", "greedy"] = "milp",
+    *,
+    max_sites_per_threat: int = 8,
+    max_patterns: int = 200_000,
+    time_limit_s: float = 60.0,
+) -> Assignment:
+    """`assign` on arrays already in its checked form: V (T,) float, P (S, T) float, F (S, T)
+    bool, inv (S,) int64, cap (T,) int64, pair (S, T) int64, all valid (for callers that build
+    them, such as the battle manager of a campaign, thousands of times a second)."""
     if method == "greedy":
         t = time.perf_counter()
         shots = _greedy(V, P, F, inv, cap, pair)
@@ -181,28 +202,55 @@ def _result(V, P, shots, method, status, solve_s, optimal, restricted=False, pat
 
 
 def _greedy(V, P, F, inv, cap, pair) -> np.ndarray:
+    shots = np.zeros(P.shape, dtype=np.int64)
+    if shots.size:
+        _greedy_kernel(
+            np.ascontiguousarray(V, float), np.ascontiguousarray(P, float), np.ascontiguousarray(F, np.bool_),
+            np.ascontiguousarray(inv, np.int64), np.ascontiguousarray(cap, np.int64),
+            np.ascontiguousarray(pair, np.int64), shots,
+        )
+    return shots
+
+
+@njit(cache=True)
+def _greedy_kernel(V, P, F, inv, cap, pair, shots):
+    """The greedy of the module docstring into shots (S, T), zero on entry: one shot at a time
+    to the first pair (C order: lowest site, then lowest threat) of greatest gain V_j S_j p_ij."""
     S, T = P.shape
-    shots = np.zeros((S, T), dtype=np.int64)
     left = inv.copy()
     surv = np.ones(T)
-    usable = F & (P > 0) & (V > 0)[None, :] & (pair > 0)
-    gain = np.where(usable & (left > 0)[:, None] & (cap > 0)[None, :], V * P, 0.0)
-    while gain.size:
-        k = int(np.argmax(gain))  # first maximum in C order: lowest site, then lowest threat
-        i, j = divmod(k, T)
-        if gain[i, j] <= 0.0:
+    usable = np.zeros((S, T), np.bool_)
+    gain = np.zeros((S, T))
+    for i in range(S):
+        for j in range(T):
+            usable[i, j] = F[i, j] and P[i, j] > 0.0 and V[j] > 0.0 and pair[i, j] > 0
+            if usable[i, j] and left[i] > 0 and cap[j] > 0:
+                gain[i, j] = V[j] * P[i, j]
+    while True:
+        bi, bj, g = 0, 0, gain[0, 0]
+        for i in range(S):
+            for j in range(T):
+                if gain[i, j] > g:
+                    bi, bj, g = i, j, gain[i, j]
+        if not g > 0.0:
             break
-        shots[i, j] += 1
-        left[i] -= 1
-        surv[j] *= 1.0 - P[i, j]
-        if left[i] == 0:
-            gain[i, :] = 0.0
-        if shots[:, j].sum() >= cap[j]:
-            gain[:, j] = 0.0
-        else:
-            room = usable[:, j] & (left > 0) & (shots[:, j] < pair[:, j])
-            gain[:, j] = np.where(room, V[j] * surv[j] * P[:, j], 0.0)
-    return shots
+        shots[bi, bj] += 1
+        left[bi] -= 1
+        surv[bj] *= 1.0 - P[bi, bj]
+        if left[bi] == 0:
+            for j in range(T):
+                gain[bi, j] = 0.0
+        n = 0
+        for i in range(S):
+            n += shots[i, bj]
+        vs = V[bj] * surv[bj]
+        for i in range(S):
+            if n >= cap[bj]:
+                gain[i, bj] = 0.0
+            elif usable[i, bj] and left[i] > 0 and shots[i, bj] < pair[i, bj]:
+                gain[i, bj] = vs * P[i, bj]
+            else:
+                gain[i, bj] = 0.0
 
 
 @lru_cache(maxsize=64)

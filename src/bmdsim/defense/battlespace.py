@@ -16,13 +16,16 @@ intercept, with the launch times and intercept points that go with them.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
+from numba import njit
 
 from bmdsim.defense.flyout import ground_range_m, time_of_flight_s
 from bmdsim.defense.interceptors import BatterySpec, InterceptorSpec
+from bmdsim.constants import WGS84_A_M, WGS84_E2
 from bmdsim.earth import frames
 
 # Fire-control track quality: 1-sigma position error (RSS of the axes) at lift-off. An order of
@@ -51,10 +54,10 @@ class EngagementWindow:
     t_intercept_s: np.ndarray  # feasible intercept times, increasing
     t_launch_s: np.ndarray  # lift-off for each
     flyout_s: np.ndarray
-    lat_deg: np.ndarray  # intercept points
-    lon_deg: np.ndarray
-    alt_m: np.ndarray
+    r_ecef_m: np.ndarray  # (n, 3) intercept points
+    alt_m: np.ndarray  # their heights above the ellipsoid
     reason: str  # why it is empty, or "" when it is not
+    _lat_lon: tuple | None = field(default=None, init=False, repr=False, compare=False)
 
     @property
     def empty(self) -> bool:
@@ -68,6 +71,23 @@ class EngagementWindow:
     def latest_s(self) -> float:
         return float(self.t_intercept_s[-1]) if not self.empty else float("nan")
 
+    @property
+    def lat_deg(self) -> np.ndarray:
+        """Geodetic latitudes of the intercept points (computed when first asked: a campaign
+        needs them only where it fires)."""
+        return self._geodetic()[0]
+
+    @property
+    def lon_deg(self) -> np.ndarray:
+        return self._geodetic()[1]
+
+    def _geodetic(self) -> tuple:
+        if self._lat_lon is None:
+            lat, lon = np.empty(self.t_intercept_s.size), np.empty(self.t_intercept_s.size)
+            _lat_lon(np.ascontiguousarray(self.r_ecef_m, float), lat, lon)
+            self._lat_lon = (lat, lon)
+        return self._lat_lon
+
     def flyout_at(self, t_intercept_s: float) -> float:
         """Flyout time to the intercept point at a time within the window."""
         return float(np.interp(t_intercept_s, self.t_intercept_s, self.flyout_s))
@@ -75,7 +95,17 @@ class EngagementWindow:
     def point_at(self, t_intercept_s: float) -> tuple[float, float, float]:
         """Predicted intercept point (lat, lon, alt) at a time within the window."""
         i = int(np.clip(np.searchsorted(self.t_intercept_s, t_intercept_s), 0, self.t_intercept_s.size - 1))
-        return float(self.lat_deg[i]), float(self.lon_deg[i]), float(self.alt_m[i])
+        lat, lon, _ = frames.ecef_to_geodetic_1(self.r_ecef_m[i, 0], self.r_ecef_m[i, 1], self.r_ecef_m[i, 2])
+        return math.degrees(lat), math.degrees(lon), float(self.alt_m[i])
+
+
+@njit(cache=True)
+def _lat_lon(r, lat_deg, lon_deg):
+    """Geodetic latitude and longitude (deg) of ECEF points r (n, 3) (`frames.ecef_to_geodetic_1`)."""
+    for i in range(r.shape[0]):
+        lat, lon, _ = frames.ecef_to_geodetic_1(r[i, 0], r[i, 1], r[i, 2])
+        lat_deg[i] = math.degrees(lat)
+        lon_deg[i] = math.degrees(lon)
 
 
 def engagement_window(
@@ -108,10 +138,38 @@ def per_path_sigma(sigmas):
     return sigma
 
 
+@njit(cache=True)
+def _height_and_unit(r, alt_m, unit):
+    """Height above the ellipsoid (m) and unit vector of ECEF points r (n, 3): the height of
+    `frames.ecef_to_geodetic` (Vermeille 2002), its formulas point by point, without the
+    latitude and longitude (their two arctangents are most of its cost; a window takes them
+    when they are asked for, `EngagementWindow.lat_deg`)."""
+    a2 = WGS84_A_M * WGS84_A_M
+    e4 = WGS84_E2 * WGS84_E2
+    for i in range(r.shape[0]):
+        x, y, z = r[i, 0], r[i, 1], r[i, 2]
+        rho2 = x * x + y * y
+        p = rho2 / a2
+        q = (1.0 - WGS84_E2) / a2 * z * z
+        rr = (p + q - e4) / 6.0
+        s = e4 * p * q / (4.0 * rr * rr * rr)
+        t = np.cbrt(1.0 + s + math.sqrt(s * (2.0 + s)))
+        u = rr * (1.0 + t + 1.0 / t)
+        v = math.sqrt(u * u + e4 * q)
+        w = WGS84_E2 * (u + v - q) / (2.0 * v)
+        k = math.sqrt(u + v + w * w) - w
+        d = k * math.sqrt(rho2) / (k + WGS84_E2)
+        alt_m[i] = (k + WGS84_E2 - 1.0) / k * math.sqrt(d * d + z * z)
+        inv = 1.0 / math.sqrt(x * x + y * y + z * z)
+        unit[i, 0] = x * inv
+        unit[i, 1] = y * inv
+        unit[i, 2] = z * inv
+
+
 class PathSet:
     """Several threats' predicted paths end to end, for their engagement windows in one pass.
 
-    The geometry every fire unit needs (geodetic points, unit vectors) is computed once; each
+    The geometry every fire unit needs (heights, unit vectors) is computed once; each
     `windows` call then costs a few array operations over all the paths together.
     """
 
@@ -122,9 +180,11 @@ class PathSet:
         np.cumsum(n, out=self.offsets[1:])
         self.seg = np.repeat(np.arange(len(n)), n)
         self.t_s = np.concatenate([p.t_s for p in self.paths]) if n else np.zeros(0)
-        r = np.concatenate([p.r_ecef_m for p in self.paths]) if n else np.zeros((0, 3))
-        self.lat_deg, self.lon_deg, self.alt_m = frames.ecef_to_geodetic(r)
-        self.unit = r / np.linalg.norm(r, axis=-1, keepdims=True)
+        r = np.ascontiguousarray(np.concatenate([p.r_ecef_m for p in self.paths]) if n else np.zeros((0, 3)), float)
+        self.r_ecef_m = r
+        self.alt_m = np.empty(r.shape[0])
+        self.unit = np.empty_like(r)
+        _height_and_unit(r, self.alt_m, self.unit)
         self.t_impact_s = np.array([p.t_impact_s for p in self.paths], float)
 
     def windows(
@@ -163,8 +223,7 @@ class PathSet:
             reason = "" if okk.any() else _why_empty(spec, rng_m[s], h_m[s], reach[s], timely[s])
             out.append(EngagementWindow(
                 battery=battery, interceptor=spec, t_intercept_s=t[s][okk], t_launch_s=t_launch[s][okk],
-                flyout_s=tof[s][okk], lat_deg=self.lat_deg[s][okk], lon_deg=self.lon_deg[s][okk],
-                alt_m=h_m[s][okk], reason=reason,
+                flyout_s=tof[s][okk], r_ecef_m=self.r_ecef_m[s][okk], alt_m=h_m[s][okk], reason=reason,
             ))
         return out
 

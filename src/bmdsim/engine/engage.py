@@ -13,14 +13,15 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 import numpy as np
 
-from bmdsim.defense.assign import assign
+from bmdsim.constants import OMEGA_EARTH_RAD_S
+from bmdsim.defense.assign import solve
 from bmdsim.defense.battlespace import FC_SIGMA_M, EngagementWindow, PathSet, ThreatPath, per_path_sigma
 from bmdsim.defense.doctrine import Doctrine
-from bmdsim.defense.interceptors import BatterySpec
-from bmdsim.earth import frames
+from bmdsim.defense.interceptors import BatterySpec, InterceptorSpec
 from bmdsim.flight.fly import coast
 
 PATH_DT_S = 2.0
@@ -73,17 +74,32 @@ def path_from_coast(b, k: int, t0_s: float) -> ThreatPath:
 def paths_from_coast(b, ks: Sequence[int], t0_s: Sequence[float]) -> list[ThreatPath]:
     """`path_from_coast` of several bodies of one batch (the Earth's rotation on the record's
     time grid computed once)."""
-    rot = frames.rotation_eci_to_ecef(b.t_record_s)
-    dt = float(b.t_record_s[1] - b.t_record_s[0]) if b.t_record_s.size > 1 else PATH_DT_S
+    t_rec = b.t_record_s
+    dt = float(t_rec[1] - t_rec[0]) if t_rec.size > 1 else PATH_DT_S
     ks = np.asarray(ks, np.intp)
-    r_all = np.einsum("tij,ktj->kti", rot, b.record_eci[ks, :, :3])
+    t0 = np.asarray(t0_s, float).reshape(-1)
+    # the recorded rows from each body's t0 on (the record is NaN outside start to impact)
+    rec = b.record_eci
+    keep = (t_rec[None, :] >= t0[:, None]) & np.isfinite(rec[ks, :, 0])
+    q, i = np.nonzero(keep)  # body-major, time increasing within a body
+    kq = ks[q]
+    # ECI to ECEF: the Earth's rotation about z (frames.rotation_eci_to_ecef), its two terms
+    th = OMEGA_EARTH_RAD_S * t_rec
+    c, s = np.cos(th)[i], np.sin(th)[i]
+    x, y = rec[kq, i, 0], rec[kq, i, 1]
+    r = np.empty((q.size, 3))
+    r[:, 0] = c * x + s * y
+    r[:, 1] = c * y - s * x
+    r[:, 2] = rec[kq, i, 2]
+    t = t_rec[i]
+    ends = np.cumsum(np.count_nonzero(keep, axis=1))
     out = []
-    for q, (k, t0) in enumerate(zip(ks, t0_s)):
-        keep = (b.t_record_s >= t0) & np.isfinite(r_all[q, :, 0])
-        t = b.t_record_s[keep]
-        r = r_all[q, keep]
-        t_imp = float(b.t_impact_s[k]) if b.impacted[k] else float(t[-1]) + dt
-        out.append(ThreatPath(t, r, t_imp))
+    lo = 0
+    for k, hi in zip(ks, ends):
+        tk = t[lo:hi]
+        t_imp = float(b.t_impact_s[k]) if b.impacted[k] else float(tk[-1]) + dt
+        out.append(ThreatPath(tk, r[lo:hi], t_imp))
+        lo = hi
     return out
 
 
@@ -156,6 +172,9 @@ def fight(
     fc_sigma_m: float = FC_SIGMA_M,
     compare_methods: bool = True,
     windows: Sequence[Sequence[EngagementWindow | None]] | None = None,
+    specs: Sequence[InterceptorSpec] | None = None,
+    sspk: Sequence[float] | None = None,
+    narrate: bool = True,
 ) -> EngagementResult:
     """`engage` on the battle manager's view of each threat (`Committed`).
 
@@ -163,14 +182,19 @@ def fight(
     ``expected_value_by_method`` (a campaign skips it). windows: the engagement windows
     ``windows[i][j]`` of fire unit i against committed threat j when the caller has them
     (a campaign computes a whole chunk's at once, ``battlespace.PathSet``); only the fire
-    units' geometry and timing matter there, the kill probability is taken from ``batteries``.
+    units' geometry and timing matter there. specs: the fire units' interceptors
+    (``b.interceptor_spec()``) when the caller has them. sspk: each fire unit's single-shot
+    kill probability (a campaign trial's draw), instead of its interceptor's ``sspk_mean``.
+    narrate: False leaves out the events and the record of the shots fired (a campaign keeps
+    only the outcomes).
     """
     n_t, n_s = len(threats), len(batteries)
     values = np.ones(n_t) if values is None else np.asarray(values, float)
     outcomes = [ThreatOutcome(j, engaged=c.engaged) for j, c in enumerate(threats)]
     events: list[Event] = []
     fired: list[dict] = []
-    specs = [b.interceptor_spec() for b in batteries]
+    specs = [b.interceptor_spec() for b in batteries] if specs is None else list(specs)
+    pk_use = [s.sspk_mean for s in specs] if sspk is None else [float(x) for x in sspk]
     engaged = [j for j, c in enumerate(threats) if c.engaged]
     if windows is None:
         windows = [[None] * n_t for _ in range(n_s)]
@@ -189,8 +213,8 @@ def fight(
             w = windows[i][j]
             outcomes[j].windows.append(w)
             feasible[i, j] = not w.empty and bat.rounds > 0
-            p[i, j] = specs[i].sspk_mean
-        if not feasible[:, j].any():
+            p[i, j] = pk_use[i]
+        if narrate and not feasible[:, j].any():
             why = "; ".join(f"{batteries[i].name}: {windows[i][j].reason}" for i in range(n_s)) or "no fire units"
             events.append(Event(c.commit_s, "no engagement possible", j, why))
     # The doctrine fixes the salvo: the assignment deals in salvos (kill probability
@@ -205,8 +229,11 @@ def fight(
     by_method: dict[str, float] = {}
     shots, ev = np.zeros((n_s, n_t), int), 0.0
     if feasible.any() and inventory.any():
+        pair = np.ascontiguousarray(np.broadcast_to(n_looks[:, None], p.shape), np.int64)
+        caps = np.full(n_t, cap, np.int64)
         for m in ("milp", "greedy") if compare_methods else (method,):
-            asg = assign(values, p_salvo, feasible, inventory, cap, method=m, max_shots_per_pair=n_looks[:, None])
+            # the arrays are valid by construction: solve without assign's checks
+            asg = solve(values, p_salvo, feasible, inventory.astype(np.int64), caps, pair, m)
             by_method[m] = float(asg.expected_value)
             if m == method:
                 shots, ev = asg.shots * n_salvo[:, None], float(asg.expected_value)
@@ -221,11 +248,7 @@ def fight(
                 continue
             w = windows[i][j]
             # the interceptor's own kill-assessment time sets the gap between looks
-            looks_ij = n // n_salvo[i]
-            upd = {"looks": looks_ij, "kill_assessment_s": specs[i].kill_assessment_s}
-            if looks_ij == 1:
-                upd["mode"] = "salvo"
-            d = docs[i].model_copy(update=upd)
+            d = _looks_doctrine(docs[i], int(n // n_salvo[i]), specs[i].kill_assessment_s)
             plan = d.plan(w.earliest_s, w.latest_s, w.flyout_at, float(c.commit_s) + specs[i].launch_delay_s)
             for look in plan:
                 looks.append((look.intercept_s, look.launch_s, i, look.shots))
@@ -236,8 +259,16 @@ def fight(
                 continue  # the kill is known before this look would launch: hold the rounds
             bat = batteries[i]
             spec = specs[i]
-            events.append(Event(t_launch, "interceptor launch", j, f"{bat.name}: {k} x {spec.name}"))
             o.interceptors_fired += k
+            if not narrate:
+                if not o.intercepted:
+                    hits = rng.random(k) < p[i, j]
+                    if hits.any():
+                        o.intercepted = True
+                        o.intercept_point = windows[i][j].point_at(t_int)
+                        killed_known_at = t_int + spec.kill_assessment_s
+                continue
+            events.append(Event(t_launch, "interceptor launch", j, f"{bat.name}: {k} x {spec.name}"))
             if o.intercepted:
                 # already dead, not yet known: these rounds are spent for nothing
                 events.append(Event(t_int, "intercept", j, f"{bat.name}: target already destroyed"))
@@ -260,11 +291,21 @@ def fight(
                 events.append(Event(t_int + spec.kill_assessment_s, "kill assessment", j, f"{bat.name}: target survives"))
         if not o.intercepted:
             o.leaked = True
-            if c.impact is not None:
+            if narrate and c.impact is not None:
                 t_imp, lat, lon = c.impact
                 events.append(Event(t_imp, "leaker impact", j, f"{lat:.3f}, {lon:.3f}"))
     events.sort(key=lambda e: (e.t_s, e.threat))
     return EngagementResult(outcomes, events, shots, method, ev, by_method, fired)
+
+
+@lru_cache(maxsize=256)
+def _looks_doctrine(doctrine: Doctrine, looks: int, kill_assessment_s: float) -> Doctrine:
+    """The doctrine of one fire unit at one threat: the assignment's number of looks there,
+    the interceptor's own kill-assessment time between them (a salvo when one look)."""
+    upd = {"looks": looks, "kill_assessment_s": kill_assessment_s}
+    if looks == 1:
+        upd["mode"] = "salvo"
+    return doctrine.model_copy(update=upd)
 
 
 def _doctrine_for(doctrine, spec) -> Doctrine:
