@@ -344,34 +344,44 @@ class FlyoutTable:
         r = np.asarray(ground_range_m, dtype=float)
         h = np.asarray(altitude_m, dtype=float)
         r, h = np.broadcast_arrays(r, h)
-        nr, nh = self.t_s.shape
-        fi = r / self.range_step_m
-        fj = h / self.altitude_step_m
-        inside = (fi >= 0.0) & (fi <= nr - 1) & (fj >= 0.0) & (fj <= nh - 1)
-        fi = np.where(inside, fi, 0.0)
-        fj = np.where(inside, fj, 0.0)
-        i = np.minimum(fi.astype(np.intp), nr - 2)
-        j = np.minimum(fj.astype(np.intp), nh - 2)
-        wi = fi - i
-        wj = fj - j
-        c00 = self.t_s[i, j]
-        c10 = self.t_s[i + 1, j]
-        c01 = self.t_s[i, j + 1]
-        c11 = self.t_s[i + 1, j + 1]
-        finite = np.isfinite(c00) & np.isfinite(c10) & np.isfinite(c01) & np.isfinite(c11) & inside
-        z = lambda c: np.where(np.isfinite(c), c, 0.0)  # noqa: E731  (inf * 0 would give NaN)
-        t = (1 - wi) * (1 - wj) * z(c00) + wi * (1 - wj) * z(c10) + (1 - wi) * wj * z(c01) + wi * wj * z(c11)
-        t = np.where(finite, t, np.inf)
-        reachable = (
-            finite
-            & (h >= self.min_intercept_alt_m)
-            & (h <= self.max_intercept_alt_m)
-            & (r >= 0.0)
-            & (r <= self.max_range_m)
+        t = np.empty(r.shape)
+        reachable = np.empty(r.shape, bool)
+        _lookup(
+            np.ascontiguousarray(r).reshape(-1), np.ascontiguousarray(h).reshape(-1), self.t_s, self.range_step_m,
+            self.altitude_step_m, self.min_intercept_alt_m, self.max_intercept_alt_m, self.max_range_m,
+            t.reshape(-1), reachable.reshape(-1),
         )
         if t.ndim == 0:
             return t[()], reachable[()]
         return t, reachable
+
+
+@njit(cache=True)
+def _lookup(r, h, table, dr, dh, h_min, h_max, r_max, t, reachable):
+    """`FlyoutTable.time_of_flight_s` point by point: the table's bilinear interpolation at
+    (r / dr, h / dh), +inf unless the point is inside the grid with all four corners finite."""
+    nr, nh = table.shape
+    for k in range(r.size):
+        fi = r[k] / dr
+        fj = h[k] / dh
+        if not (fi >= 0.0 and fi <= nr - 1 and fj >= 0.0 and fj <= nh - 1):
+            t[k] = np.inf
+            reachable[k] = False
+            continue
+        i = min(int(fi), nr - 2)
+        j = min(int(fj), nh - 2)
+        wi = fi - i
+        wj = fj - j
+        c00 = table[i, j]
+        c10 = table[i + 1, j]
+        c01 = table[i, j + 1]
+        c11 = table[i + 1, j + 1]
+        if not (math.isfinite(c00) and math.isfinite(c10) and math.isfinite(c01) and math.isfinite(c11)):
+            t[k] = np.inf
+            reachable[k] = False
+            continue
+        t[k] = (1 - wi) * (1 - wj) * c00 + wi * (1 - wj) * c10 + (1 - wi) * wj * c01 + wi * wj * c11
+        reachable[k] = h[k] >= h_min and h[k] <= h_max and r[k] >= 0.0 and r[k] <= r_max
 
 
 def _spec_from_key(key: tuple) -> InterceptorSpec:
