@@ -8,11 +8,13 @@ of --repeat): ``track`` of the detections before t = 400 s (the engagement windo
 whole flight.
 
 Prints JSON: per window, detections, detections per trial, us per detection, ms per trial,
-plus compile_s, and two earlier versions' figures from this script on the same pickled
+plus compile_s, and three earlier versions' figures from this script on the same pickled
 detections and machine (constants below; reproduce them with PYTHONPATH as noted there):
-``before``, the tracker before its flat-array kernels (commit e0559b5), and ``previous``, the
+``before``, the tracker before its flat-array kernels (commit e0559b5), ``previous``, the
 tracker before the closed-form vacuum STM, the air STM's own RK4 steps, the whitened update and
-the counting sort (commit 7679675).
+the counting sort (commit 7679675), and ``e132636``, before the reused buffer of recorded states
+and the drag cut above 250 km. Each timed call drops the previous call's history first, as a
+campaign drops a chunk's (``track`` then reuses its buffer).
 
     python benchmarks/tracking.py [--n 500] [--repeat 5] [--method ekf] [--detections FILE.pkl]
         [--save FILE.npz] [--compare FILE.npz]
@@ -52,6 +54,18 @@ PREVIOUS = {
     "commit": "7679675",
     "t_lt_400": {"us_per_detection_best": 0.7176, "ms_per_trial_best": 0.5948},
     "full": {"us_per_detection_best": 0.8172, "ms_per_trial_best": 1.4287},
+}
+
+# The tracker before the flat-array states_at, the reused buffer of recorded states and the
+# drag cut above 250 km (commit e132636), the same way (`git archive e132636 src`), best of five
+# runs of --repeat 4 interleaved with five of the working tree on top of e132636, which gave
+# t < 400 s 0.3262 us per detection (0.2704 ms per trial), full 0.3490 (0.6101): 1.09x. (At
+# 500 trials the full flight's recorded states, 310 MB, exceed what track() keeps for reuse; on
+# a campaign's 100-trial chunks, full flights, the tracker went from 0.685 to 0.561 ms per trial.)
+E132636 = {
+    "commit": "e132636",
+    "t_lt_400": {"us_per_detection_best": 0.3660, "ms_per_trial_best": 0.3033},
+    "full": {"us_per_detection_best": 0.3813, "ms_per_trial_best": 0.6666},
 }
 
 
@@ -213,12 +227,16 @@ def main() -> None:
     compile_s = time.perf_counter() - t0
 
     result: dict = {"n_trials": args.n, "method": args.method, "threads": numba.get_num_threads(),
-                    "compile_s": round(compile_s, 3), "before": BEFORE, "previous": PREVIOUS}
+                    "compile_s": round(compile_s, 3), "before": BEFORE, "previous": PREVIOUS,
+                    "e132636": E132636}
     hist = {}
     for label, d in (("t_lt_400", early), ("full", det)):
         holder = {}
 
         def run(d=d, holder=holder):
+            # drop the previous history first, as a campaign drops a chunk's: track() then reuses
+            # its buffer of recorded states
+            holder.pop("h", None)
             holder["h"] = track(d, n_targets=args.n, method=args.method)
 
         ts = _time(run, args.repeat)

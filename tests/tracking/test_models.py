@@ -179,12 +179,29 @@ def test_mean_propagation_matches_the_truth_integrator():
     # oracle: flight.fly.coast (adaptive Dormand-Prince, tight tolerances) from the same state
     from bmdsim.flight.fly import Tolerances, coast
 
-    model = MotionModel()
+    model = MotionModel(h_drag_top_m=1e6)  # the truth's air, to 1000 km
     b = coast(0.0, X0[:3], X0[3:], model.beta_kg_m2, record_dt_s=100.0, tolerances=Tolerances(rtol=1e-12, atol_m=1e-6))
     x1, _, _ = transition(X0, 0.0, 500.0, model=model)
     # RK4 with 2 s steps: local error ~ h^5 omega^5 r / 120 ~ 1e-8 m, 250 steps
     np.testing.assert_allclose(x1[0, :3], b.record_eci[0, 5, :3], rtol=0, atol=1e-3 * METRE)
     np.testing.assert_allclose(x1[0, 3:], b.record_eci[0, 5, 3:], rtol=0, atol=1e-5)
+
+
+def test_no_drag_above_h_drag_top_changes_a_midcourse_prediction_by_centimetres():
+    # oracle: the same model with the truth's air (to 1000 km). From 260 km climbing at 7 km/s,
+    # 300 s (to ~1,700 km): drag above 250 km is below 7.4e-7 m/s^2 (0.5 a t^2 = 3.3 cm)
+    x = _state(260e3, 40.0, 130.0, gamma_deg=-30.0, speed=7000.0)
+    full = MotionModel(h_drag_top_m=1e6)
+    x1, phi, q = transition(x, 0.0, 300.0)
+    x1f, phif, qf = transition(x, 0.0, 300.0, model=full)
+    dr = np.linalg.norm(x1[0, :3] - x1f[0, :3])
+    assert 1e-4 * METRE < dr < 0.05 * METRE  # the cut acts, and costs centimetres
+    assert np.linalg.norm(x1[0, 3:] - x1f[0, 3:]) < 5e-4
+    assert _block_error(phi[0], phif[0], 300.0) < 1e-10  # through the mean only (no drag partials above h_air_m)
+    assert np.array_equal(q, qf)  # the drag noise is only below h_air_m (150 km)
+    # below 250 km nothing changes
+    x = _state(80e3, 40.0, 130.0, gamma_deg=-30.0, speed=7000.0)
+    assert np.array_equal(transition(x, 0.0, 2.0)[0], transition(x, 0.0, 2.0, model=full)[0])
 
 
 def test_radar_measurement_matches_frames_az_el_range():

@@ -21,7 +21,7 @@ from bmdsim.earth.places import get_place
 from bmdsim.flight.fly import Tolerances, coast
 from bmdsim.flight.shaping import shape
 from bmdsim.threats.catalog import get_missile
-from bmdsim.tracking import INFRARED, RADAR, MotionModel, simulate_measurements, track
+from bmdsim.tracking import INFRARED, RADAR, MotionModel, predict, simulate_measurements, track
 
 METRE = 1.0
 SHARIKI = get_place("Shariki")
@@ -172,6 +172,56 @@ def test_state_at_continues_the_history(icbm):
     assert np.all(np.isnan(h.state_at(1, t[0] - 1.0)[0]))
     e = xb[1] - icbm.truth[500]
     assert e @ np.linalg.solve(Pb[1], e) < chi2.ppf(0.9999, 6)
+
+
+@pytest.mark.parametrize("method", ["ekf", "ukf"])
+def test_states_at_is_the_filters_prediction_of_the_last_update(icbm, method):
+    # oracle: tracking.predict from the last update at or before each time (bit for bit: the same
+    # kernels); hundreds of pairs, so that the evaluation runs in several chunks
+    streams = _radar_after_burnout(icbm, 30.0)
+    h = track(_detections(icbm.truth, streams, 4, seed=6), method=method)
+    rng = np.random.default_rng(1)
+    k = rng.integers(0, 4, 400)
+    t = rng.uniform(h.t_s.min() - 5.0, h.t_s.max() + 60.0, 400)
+    u = rng.integers(0, h.t_s.size, 50)  # some at update times: those updates' states
+    t[:50] = h.t_s[u]
+    k[:50] = np.searchsorted(h.offsets, u, side="right") - 1
+    x, P = h.states_at(k, t)
+    for e in range(400):
+        tu, xu, pu = h.updates(k[e])
+        i = np.searchsorted(tu, t[e], side="right") - 1
+        if i < 0:
+            assert np.all(np.isnan(x[e])) and np.all(np.isnan(P[e]))
+            continue
+        if tu[i] == t[e]:
+            np.testing.assert_array_equal(x[e], xu[i])
+            np.testing.assert_array_equal(P[e], pu[i])
+            continue
+        xr, pr = predict(xu[i], pu[i], tu[i], t[e], method=method, model=h.model)
+        np.testing.assert_array_equal(x[e], xr[0])
+        np.testing.assert_array_equal(P[e], pr[0])
+
+
+def test_a_later_track_leaves_a_held_history_alone(icbm):
+    # the recorded states live in a buffer that track() reuses once nothing refers to it
+    streams = _radar_after_burnout(icbm, 20.0)
+    det_a = _detections(icbm.truth, streams, 3, seed=7)
+    det_b = _detections(icbm.truth, streams, 3, seed=8)
+    a = track(det_a, method="ekf")
+    ref = {f: getattr(a, f).copy() for f in ("x", "P", "t_s", "nis", "kind", "sensor", "detection_index")}
+    b = track(det_b, method="ekf")  # a is held: b gets its own buffer
+    for f, v in ref.items():
+        np.testing.assert_array_equal(getattr(a, f), v)
+    view = a.P[2:5]
+    del a
+    c = track(det_b, method="ekf")  # b is held, and a's buffer through the view
+    np.testing.assert_array_equal(view, ref["P"][2:5])
+    np.testing.assert_array_equal(c.x, b.x)
+    del view, c
+    d = track(det_a, method="ekf")  # a free buffer, reused: the same numbers as a fresh one
+    for f, v in ref.items():
+        np.testing.assert_array_equal(getattr(d, f), v)
+    np.testing.assert_array_equal(b.P, track(det_b, method="ekf").P)
 
 
 def test_infrared_cue_and_boost_process_noise(icbm):

@@ -40,7 +40,8 @@ keeps the sums of 7,000-km positions from cancelling.
 
 Kernels ``*_1`` act on one track in place; ``ekf_predict`` etc. run K tracks in parallel.
 ``tracking.track`` runs the EKF through ``ekf_predict_flat`` / ``ekf_update_flat``, which keep a
-track's state and all their work in one flat array allocated once per track (``ekf_work``):
+track's state and all their work in one flat array allocated once per track (``ekf_work``; and
+``TrackHistory.states_at`` predicts in one such array per chunk of its evaluations):
 numba reference-counts every array a kernel receives or slices with an atomic operation, which
 would cost more than the arithmetic of these 6-state kernels. They skip the products with H's
 velocity block (exact zeros), compute the upper triangle of the symmetric results and mirror

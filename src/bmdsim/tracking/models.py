@@ -6,7 +6,14 @@ Motion model (6 states, x = (r_eci_m, v_eci_mps), no ballistic-coefficient state
   truth flights: point mass + J2 gravity, US76 drag with a *nominal* ballistic coefficient
   ``beta_kg_m2`` (air turning with the Earth). The 7th state (1/beta) is not estimated; the
   drag error this leaves is covered by process noise (below). The propagation evaluates deriv's
-  coast branch as a copy on scalars (``_accel``; the tests hold it equal to deriv).
+  coast branch as a copy on scalars (``_accel``; the tests hold it equal to deriv), with one
+  difference: no air at or above ``h_drag_top_m`` (250 km; deriv's air reaches 1000 km). Above
+  250 km drag is at most 7.4e-7 m/s^2 (US76 density 6.1e-11 kg/m^3 there, 7 km/s, beta 2000
+  kg/m^2), ~1 % of the unmodelled acceleration (~1e-4 m/s^2, below) that the process noise
+  stands for; over 300 s it moves a track by at most 0.5 a t^2 = 3 cm, where that noise
+  alone spreads the position by sqrt(q t^3 / 3) = 30 m (q_m2_s3 = 1e-4). Leaving it out saves
+  the density lookup (an exp) in every acceleration between 250 and 1000 km, ~6 % of the
+  tracker's time over a full ICBM flight.
 - Mean: classic 4th-order Runge-Kutta, steps of at most ``max_step_s`` (2 s) in vacuum and
   ``max_step_air_s`` (0.25 s) below ``h_air_m`` (150 km above the polar radius, a conservative
   test that needs no geodetic height), equal steps within each such run.
@@ -99,10 +106,11 @@ INFRARED = 1
 # Layout of the model parameter array ``mp`` (see MotionModel)
 (
     M_INV_BETA, M_Q, M_Q_BOOST, M_DRAG_FRAC, M_DRAG_TAU, M_MAX_STEP, M_MAX_STEP_AIR, M_H_AIR, M_STM_CHUNK,
-    M_STM_STEP_AIR,
-) = range(10)
-N_MP = 10
+    M_STM_STEP_AIR, M_H_DRAG_TOP,
+) = range(11)
+N_MP = 11
 
+_H_AIR_TOP_M = 1.0e6  # flight.kernel.deriv's top of the air
 _FD_R_M = 1.0  # central-difference steps of accel_jacobian_fd_1 (the reference drag partials)
 _FD_V_MPS = 0.01
 _TWO_PI = 2.0 * math.pi
@@ -132,6 +140,11 @@ class MotionModel:
         form from one gravity gradient (module docstring); 0: the variational equations there.
     stm_step_air_s: longest step of the variational equations' own RK4 in the air, over runs of
         the mean's steps (module docstring); 0: integrated with the mean's stages there.
+    h_drag_top_m: no drag at or above this height (the truth flights' air ends at 1000 km, which
+        any larger value gives; module docstring). The default, 250 km, leaves out at most
+        7.4e-7 m/s^2 of drag (US76 density 6.1e-11 kg/m^3, 7 km/s, beta 2000 kg/m^2), against the
+        ~1e-4 m/s^2 of unmodelled acceleration that q_m2_s3 stands for, and saves the density
+        lookup (an exp) in every acceleration between 250 and 1000 km.
     """
 
     earth: EarthModel = FULL_EARTH
@@ -145,6 +158,7 @@ class MotionModel:
     h_air_m: float = 150e3
     stm_chunk_s: float = 10.0
     stm_step_air_s: float = 0.5
+    h_drag_top_m: float = 250e3
 
     def __post_init__(self):
         for name in ("beta_kg_m2", "max_step_s", "max_step_air_s"):
@@ -152,7 +166,7 @@ class MotionModel:
             if not (v > 0 and math.isfinite(v)):
                 raise BmdsimInputError(name, v, "must be a positive finite number")
         for name in ("q_m2_s3", "q_boost_m2_s3", "drag_sigma_frac", "drag_tau_s", "h_air_m", "stm_chunk_s",
-                     "stm_step_air_s"):
+                     "stm_step_air_s", "h_drag_top_m"):
             v = getattr(self, name)
             if not (v >= 0 and math.isfinite(v)):
                 raise BmdsimInputError(name, v, "must be a finite number >= 0")
@@ -174,6 +188,7 @@ class MotionModel:
         mp[M_H_AIR] = self.h_air_m
         mp[M_STM_CHUNK] = self.stm_chunk_s
         mp[M_STM_STEP_AIR] = self.stm_step_air_s
+        mp[M_H_DRAG_TOP] = min(self.h_drag_top_m, _H_AIR_TOP_M)
         return mp
 
 
@@ -188,11 +203,12 @@ DEFAULT_MODEL = MotionModel()
 
 
 @njit(cache=True, inline="always")
-def _accel_rho(x, y, z, vx, vy, vz, j2, drag, sphere_r, omega, inv_beta, want_slope):
+def _accel_rho(x, y, z, vx, vy, vz, j2, drag, sphere_r, omega, inv_beta, h_top, want_slope):
     """(ax, ay, az, gx, gy, gz, rho, drho_dh) of the unpowered ballistic model, g its gravity
     alone, rho the air density used (0: none) and, with want_slope, its height derivative
     (``_density_slope``; 0 without): flight.kernel.deriv's coast branch on scalars, its
-    operations in its order (as of commit e0559b5; the tests hold the two equal to rounding)."""
+    operations in its order (as of commit e0559b5; the tests hold the two equal to rounding),
+    its top of the air (1000 km) replaced by h_top (``h_drag_top_m``, at most 1000 km)."""
     r2 = x * x + y * y + z * z
     inv_r2 = 1.0 / r2
     inv_r = math.sqrt(inv_r2)
@@ -210,9 +226,9 @@ def _accel_rho(x, y, z, vx, vy, vz, j2, drag, sphere_r, omega, inv_beta, want_sl
     gx, gy, gz = ax, ay, az
     rho = 0.0
     drho = 0.0
-    if drag and r < WGS84_A_M + 1.0e6:
+    if drag and r < WGS84_A_M + h_top:
         h = K._height_for_air(x, y, z, r, inv_r2, sphere_r)
-        if h < 1.0e6:
+        if h < h_top:
             if want_slope:
                 rho, drho = _density_slope(h)
             else:
@@ -230,10 +246,10 @@ def _accel_rho(x, y, z, vx, vy, vz, j2, drag, sphere_r, omega, inv_beta, want_sl
 
 
 @njit(cache=True, inline="always")
-def _accel(x, y, z, vx, vy, vz, j2, drag, sphere_r, omega, inv_beta):
+def _accel(x, y, z, vx, vy, vz, j2, drag, sphere_r, omega, inv_beta, h_top):
     """(ax, ay, az, gx, gy, gz) of the unpowered ballistic model, g its gravity alone
     (``_accel_rho`` without the density)."""
-    ax, ay, az, gx, gy, gz, _, _ = _accel_rho(x, y, z, vx, vy, vz, j2, drag, sphere_r, omega, inv_beta, False)
+    ax, ay, az, gx, gy, gz, _, _ = _accel_rho(x, y, z, vx, vy, vz, j2, drag, sphere_r, omega, inv_beta, h_top, False)
     return ax, ay, az, gx, gy, gz
 
 
@@ -350,16 +366,17 @@ def _height_grad(x, y, z, r, inv_r2, sphere_r):
 
 
 @njit(cache=True, inline="always")
-def _air_density(x, y, z, sphere_r):
-    """(rho, d(rho)/dh) of the model's air at ECI position (x, y, z) (drag on); zero where
-    flight.kernel.deriv has no air (above 1000 km). One table lookup (``_density_slope``)."""
+def _air_density(x, y, z, sphere_r, h_top):
+    """(rho, d(rho)/dh) of the model's air at ECI position (x, y, z) (drag on); zero at or above
+    the air's top h_top (``h_drag_top_m``; flight.kernel.deriv's is 1000 km). One table lookup
+    (``_density_slope``)."""
     r2 = x * x + y * y + z * z
     inv_r2 = 1.0 / r2
     r = r2 * math.sqrt(inv_r2)
-    if not r < WGS84_A_M + 1.0e6:
+    if not r < WGS84_A_M + h_top:
         return 0.0, 0.0
     h = K._height_for_air(x, y, z, r, inv_r2, sphere_r)
-    if not h < 1.0e6:
+    if not h < h_top:
         return 0.0, 0.0
     return _density_slope(h)
 
@@ -413,7 +430,7 @@ def _in_air(x, y, z, h_air):
 @njit(cache=True)
 def gravity_1(x, j2, a):
     """Point-mass (+ J2 when j2) gravity at ECI position x[:3] into a[:3]; deriv's formula."""
-    ax, ay, az, _, _, _ = _accel(x[0], x[1], x[2], 0.0, 0.0, 0.0, j2, False, 0.0, 0.0, 0.0)
+    ax, ay, az, _, _, _ = _accel(x[0], x[1], x[2], 0.0, 0.0, 0.0, j2, False, 0.0, 0.0, 0.0, 0.0)
     a[0] = ax
     a[1] = ay
     a[2] = az
@@ -452,11 +469,13 @@ def xdot_1(t, x, cfg, inv_beta, w, out):
 
 
 @njit(cache=True)
-def xdot_fast_1(x, cfg, inv_beta, out):
-    """xdot_1 as the propagation computes it (``_accel``); the tests hold it equal to xdot_1."""
+def xdot_fast_1(x, cfg, inv_beta, h_top, out):
+    """xdot_1 as the propagation computes it (``_accel``), no air at or above h_top
+    (``h_drag_top_m``); with h_top = 1e6 (deriv's top of the air) the tests hold it equal to
+    xdot_1."""
     ax, ay, az, _, _, _ = _accel(
         x[0], x[1], x[2], x[3], x[4], x[5], cfg[K.C_J2] != 0.0, cfg[K.C_DRAG] != 0.0,
-        cfg[K.C_SPHERE_R], cfg[K.C_OMEGA], inv_beta,
+        cfg[K.C_SPHERE_R], cfg[K.C_OMEGA], inv_beta, h_top,
     )
     out[0] = x[3]
     out[1] = x[4]
@@ -495,7 +514,7 @@ def accel_jacobian_1(t, x, cfg, mp, w, Gr, Gv):
             Gr[i, j] = g[3 * i + j]
             Gv[i, j] = 0.0
     if cfg[K.C_DRAG] != 0.0 and in_air_1(x, mp):
-        rho, drho = _air_density(x[0], x[1], x[2], cfg[K.C_SPHERE_R])
+        rho, drho = _air_density(x[0], x[1], x[2], cfg[K.C_SPHERE_R], mp[M_H_DRAG_TOP])
         dr, dv = _drag_partials(
             x[0], x[1], x[2], x[3], x[4], x[5], rho, drho, cfg[K.C_SPHERE_R], cfg[K.C_OMEGA], mp[M_INV_BETA],
         )
@@ -551,7 +570,7 @@ def _q_eff(x, boost, cfg, mp):
     drag = cfg[K.C_DRAG] != 0.0
     ax, ay, az, gx, gy, gz = _accel(
         x[0], x[1], x[2], x[3], x[4], x[5], cfg[K.C_J2] != 0.0, drag, cfg[K.C_SPHERE_R], cfg[K.C_OMEGA],
-        mp[M_INV_BETA],
+        mp[M_INV_BETA], mp[M_H_DRAG_TOP],
     )
     return _q_eff_s(boost, in_air_1(x, mp), ax - gx, ay - gy, az - gz, drag, mp)
 
@@ -568,7 +587,7 @@ PW_AS, PW_AE, PW_AM, PW_ASUM, PW_AY, PW_AK = 42, 69, 96, 123, 159, 195
 
 
 @njit(cache=True)
-def _rhs(wb, src, dst, want_stm, j2, drag, sphere_r, omega, inv_beta, h_air):
+def _rhs(wb, src, dst, want_stm, j2, drag, sphere_r, omega, inv_beta, h_top, h_air):
     """Right-hand side of the mean (wb[src:src + 6]) and, with want_stm, of the variational
     equations Phi' = A Phi (wb[src + 6:src + 42], Phi row-major) into wb[dst:dst + 42].
 
@@ -581,7 +600,9 @@ def _rhs(wb, src, dst, want_stm, j2, drag, sphere_r, omega, inv_beta, h_air):
     vz = wb[src + 5]
     air = _in_air(x, y, z, h_air)
     slope = want_stm and drag and air
-    ax, ay, az, gx, gy, gz, rho, drho = _accel_rho(x, y, z, vx, vy, vz, j2, drag, sphere_r, omega, inv_beta, slope)
+    ax, ay, az, gx, gy, gz, rho, drho = _accel_rho(
+        x, y, z, vx, vy, vz, j2, drag, sphere_r, omega, inv_beta, h_top, slope,
+    )
     wb[dst] = vx
     wb[dst + 1] = vy
     wb[dst + 2] = vz
@@ -629,21 +650,21 @@ def _rhs(wb, src, dst, want_stm, j2, drag, sphere_r, omega, inv_beta, h_air):
 
 
 @njit(cache=True, inline="always")
-def _rk4_mean(x, y, z, vx, vy, vz, h, j2, drag, sphere_r, omega, inv_beta):
+def _rk4_mean(x, y, z, vx, vy, vz, h, j2, drag, sphere_r, omega, inv_beta, h_top):
     """One classic RK4 step of the mean alone, on scalars: the same operations in the same order
     as propagate_flat's 42-state step makes on the mean's 6 components (equal bit for bit).
     Returns the new state (6) and the drag acceleration (3) at the step's start."""
-    a1x, a1y, a1z, g1x, g1y, g1z = _accel(x, y, z, vx, vy, vz, j2, drag, sphere_r, omega, inv_beta)
+    a1x, a1y, a1z, g1x, g1y, g1z = _accel(x, y, z, vx, vy, vz, j2, drag, sphere_r, omega, inv_beta, h_top)
     hh = 0.5 * h
     x2, y2, z2 = x + hh * vx, y + hh * vy, z + hh * vz
     u2, v2, w2 = vx + hh * a1x, vy + hh * a1y, vz + hh * a1z
-    a2x, a2y, a2z, _, _, _ = _accel(x2, y2, z2, u2, v2, w2, j2, drag, sphere_r, omega, inv_beta)
+    a2x, a2y, a2z, _, _, _ = _accel(x2, y2, z2, u2, v2, w2, j2, drag, sphere_r, omega, inv_beta, h_top)
     x3, y3, z3 = x + hh * u2, y + hh * v2, z + hh * w2
     u3, v3, w3 = vx + hh * a2x, vy + hh * a2y, vz + hh * a2z
-    a3x, a3y, a3z, _, _, _ = _accel(x3, y3, z3, u3, v3, w3, j2, drag, sphere_r, omega, inv_beta)
+    a3x, a3y, a3z, _, _, _ = _accel(x3, y3, z3, u3, v3, w3, j2, drag, sphere_r, omega, inv_beta, h_top)
     x4, y4, z4 = x + h * u3, y + h * v3, z + h * w3
     u4, v4, w4 = vx + h * a3x, vy + h * a3y, vz + h * a3z
-    a4x, a4y, a4z, _, _, _ = _accel(x4, y4, z4, u4, v4, w4, j2, drag, sphere_r, omega, inv_beta)
+    a4x, a4y, a4z, _, _, _ = _accel(x4, y4, z4, u4, v4, w4, j2, drag, sphere_r, omega, inv_beta, h_top)
     h6 = h / 6.0
     return (
         x + h6 * (vx + 2.0 * u2 + 2.0 * u3 + u4),
@@ -725,11 +746,11 @@ def _close_chunk(wb, s, tmp, ident, h, x0, y0, z0, u0, v0, w0, x1, y1, z1, u1, v
 
 
 @njit(cache=True, inline="always")
-def _store_point(wb, dst, x, y, z, vx, vy, vz, j2, drag, sphere_r, omega, inv_beta, h_air):
+def _store_point(wb, dst, x, y, z, vx, vy, vz, j2, drag, sphere_r, omega, inv_beta, h_top, h_air):
     """State, acceleration and A's lower blocks G_r, G_v (``accel_jacobian_1``: drag partials
     below h_air_m) at a point into wb[dst:dst + 27] (layout of PW_AS)."""
     slope = drag and _in_air(x, y, z, h_air)
-    ax, ay, az, _, _, _, rho, drho = _accel_rho(x, y, z, vx, vy, vz, j2, drag, sphere_r, omega, inv_beta, slope)
+    ax, ay, az, _, _, _, rho, drho = _accel_rho(x, y, z, vx, vy, vz, j2, drag, sphere_r, omega, inv_beta, h_top, slope)
     wb[dst], wb[dst + 1], wb[dst + 2], wb[dst + 3], wb[dst + 4], wb[dst + 5] = x, y, z, vx, vy, vz
     wb[dst + 6], wb[dst + 7], wb[dst + 8] = ax, ay, az
     g = _gravity_gradient(x, y, z, j2)
@@ -761,7 +782,7 @@ def _a_times(wb, a, src, dst):
 
 
 @njit(cache=True)
-def _close_air(wb, base, h, x1, y1, z1, u1, v1, w1, j2, drag, sphere_r, omega, inv_beta, h_air):
+def _close_air(wb, base, h, x1, y1, z1, u1, v1, w1, j2, drag, sphere_r, omega, inv_beta, h_top, h_air):
     """One classic RK4 step of the variational equations Phi' = A(t) Phi (Phi at wb[base + 6:base
     + 42]) over an air segment of length h, from the point stored at PW_AS to the state (x1..w1):
     A at the two ends and at the midpoint of the segment's cubic Hermite interpolant (positions
@@ -774,7 +795,7 @@ def _close_air(wb, base, h, x1, y1, z1, u1, v1, w1, j2, drag, sphere_r, omega, i
     acc = base + PW_ASUM
     y = base + PW_AY
     k = base + PW_AK
-    _store_point(wb, a1, x1, y1, z1, u1, v1, w1, j2, drag, sphere_r, omega, inv_beta, h_air)
+    _store_point(wb, a1, x1, y1, z1, u1, v1, w1, j2, drag, sphere_r, omega, inv_beta, h_top, h_air)
     hm = 0.125 * h
     xm = 0.5 * (wb[a0] + x1) + hm * (wb[a0 + 3] - u1)
     ym = 0.5 * (wb[a0 + 1] + y1) + hm * (wb[a0 + 4] - v1)
@@ -782,7 +803,7 @@ def _close_air(wb, base, h, x1, y1, z1, u1, v1, w1, j2, drag, sphere_r, omega, i
     um = 0.5 * (wb[a0 + 3] + u1) + hm * (wb[a0 + 6] - wb[a1 + 6])
     vm = 0.5 * (wb[a0 + 4] + v1) + hm * (wb[a0 + 7] - wb[a1 + 7])
     wm = 0.5 * (wb[a0 + 5] + w1) + hm * (wb[a0 + 8] - wb[a1 + 8])
-    _store_point(wb, am, xm, ym, zm, um, vm, wm, j2, drag, sphere_r, omega, inv_beta, h_air)
+    _store_point(wb, am, xm, ym, zm, um, vm, wm, j2, drag, sphere_r, omega, inv_beta, h_top, h_air)
     hh = 0.5 * h
     _a_times(wb, a0 + 9, p, k)  # k1
     for i in range(36):
@@ -826,6 +847,7 @@ def propagate_flat(t0, t1, boost, cfg, mp, want_stm, wb, base):
     sphere_r = cfg[K.C_SPHERE_R]
     omega = cfg[K.C_OMEGA]
     inv_beta = mp[M_INV_BETA]
+    h_top = mp[M_H_DRAG_TOP]
     h_air = mp[M_H_AIR]
     step_air = mp[M_MAX_STEP_AIR]
     step_vac = mp[M_MAX_STEP]
@@ -875,23 +897,23 @@ def propagate_flat(t0, t1, boost, cfg, mp, want_stm, wb, base):
                 ident = False
                 clen = 0.0
             if slen != 0.0 and (mode != _AIR or abs(slen + h) > seg_max):
-                _close_air(wb, base, slen, x, y, z, vx, vy, vz, j2, drag, sphere_r, omega, inv_beta, h_air)
+                _close_air(wb, base, slen, x, y, z, vx, vy, vz, j2, drag, sphere_r, omega, inv_beta, h_top, h_air)
                 ident = False
                 slen = 0.0
                 seg_start = True
         if want_stm and mode == _VARIATIONAL:
             wb[s], wb[s + 1], wb[s + 2], wb[s + 3], wb[s + 4], wb[s + 5] = x, y, z, vx, vy, vz
-            air, dx, dy, dz = _rhs(wb, s, k1, True, j2, drag, sphere_r, omega, inv_beta, h_air)
+            air, dx, dy, dz = _rhs(wb, s, k1, True, j2, drag, sphere_r, omega, inv_beta, h_top, h_air)
             hh = 0.5 * h
             for i in range(42):
                 wb[tmp + i] = wb[s + i] + hh * wb[k1 + i]
-            _rhs(wb, tmp, k2, True, j2, drag, sphere_r, omega, inv_beta, h_air)
+            _rhs(wb, tmp, k2, True, j2, drag, sphere_r, omega, inv_beta, h_top, h_air)
             for i in range(42):
                 wb[tmp + i] = wb[s + i] + hh * wb[k2 + i]
-            _rhs(wb, tmp, k3, True, j2, drag, sphere_r, omega, inv_beta, h_air)
+            _rhs(wb, tmp, k3, True, j2, drag, sphere_r, omega, inv_beta, h_top, h_air)
             for i in range(42):
                 wb[tmp + i] = wb[s + i] + h * wb[k3 + i]
-            _rhs(wb, tmp, k4, True, j2, drag, sphere_r, omega, inv_beta, h_air)
+            _rhs(wb, tmp, k4, True, j2, drag, sphere_r, omega, inv_beta, h_top, h_air)
             h6 = h / 6.0
             for i in range(42):
                 wb[s + i] += h6 * (wb[k1 + i] + 2.0 * wb[k2 + i] + 2.0 * wb[k3 + i] + wb[k4 + i])
@@ -905,9 +927,13 @@ def propagate_flat(t0, t1, boost, cfg, mp, want_stm, wb, base):
                 clen += h
             elif mode == _AIR:
                 if slen == 0.0 and not seg_start:
-                    _store_point(wb, base + PW_AS, x, y, z, vx, vy, vz, j2, drag, sphere_r, omega, inv_beta, h_air)
+                    _store_point(
+                        wb, base + PW_AS, x, y, z, vx, vy, vz, j2, drag, sphere_r, omega, inv_beta, h_top, h_air,
+                    )
                 slen += h
-            x, y, z, vx, vy, vz, dx, dy, dz = _rk4_mean(x, y, z, vx, vy, vz, h, j2, drag, sphere_r, omega, inv_beta)
+            x, y, z, vx, vy, vz, dx, dy, dz = _rk4_mean(
+                x, y, z, vx, vy, vz, h, j2, drag, sphere_r, omega, inv_beta, h_top,
+            )
             seg_start = False
         q = _q_eff_s(boost, air, dx, dy, dz, drag, mp)
         # constant-velocity composition of the white-acceleration noise (per axis)
@@ -922,7 +948,7 @@ def propagate_flat(t0, t1, boost, cfg, mp, want_stm, wb, base):
     if clen != 0.0:
         _close_chunk(wb, s, tmp, ident, clen, cx, cy, cz, cu, cv, cw, x, y, z, vx, vy, vz, j2)
     if slen != 0.0:
-        _close_air(wb, base, slen, x, y, z, vx, vy, vz, j2, drag, sphere_r, omega, inv_beta, h_air)
+        _close_air(wb, base, slen, x, y, z, vx, vy, vz, j2, drag, sphere_r, omega, inv_beta, h_top, h_air)
     wb[s], wb[s + 1], wb[s + 2], wb[s + 3], wb[s + 4], wb[s + 5] = x, y, z, vx, vy, vz
     return qa, qb, qc
 

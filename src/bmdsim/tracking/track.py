@@ -39,9 +39,12 @@ small: sqrt(trace P_rr) <= ``establish_pos_sigma_m`` (1 km) and sqrt(trace P_vv)
 from __future__ import annotations
 
 import math
+import sys
+import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+import numba
 import numpy as np
 from numba import njit, prange
 
@@ -65,6 +68,7 @@ from bmdsim.tracking.filters import (
 from bmdsim.tracking.models import (
     DEFAULT_MODEL,
     INFRARED,
+    M_H_DRAG_TOP,
     M_INV_BETA,
     RADAR,
     MotionModel,
@@ -135,7 +139,7 @@ def initiate_1(z1, R1, t1, site1, B1, z2, R2, t2, site2, B2, boost, cfg, mp, ome
         x[i] = p2[i]
         x[3 + i] = (p2[i] - p1[i]) / dt
     f = np.empty(6)
-    xdot_fast_1(x, cfg, mp[M_INV_BETA], f)
+    xdot_fast_1(x, cfg, mp[M_INV_BETA], mp[M_H_DRAG_TOP], f)
     for i in range(3):
         x[3 + i] += 0.5 * dt * f[3 + i]
     q = _q_eff(x, boost, cfg, mp)
@@ -293,39 +297,63 @@ def _track_kernel(
 
 
 @njit(cache=True, parallel=True)
-def _eval_kernel(offsets, rec_t, rec_x, rec_P, targets, times, method, cfg, mp, wm, wc, gamma, out_x, out_P):
+def _eval_kernel(offsets, rec_t, rec_x, rec_P, targets, times, method, cfg, mp, wm, wc, gamma, n_chunks, out_x, out_P):
     """State of each (target, time) pair: the last recorded update at or before the time,
-    predicted (ballistic) to it; NaN before the first."""
-    for e in prange(targets.shape[0]):
-        k = targets[e]
-        lo, hi = offsets[k], offsets[k + 1]
-        te = times[e]
-        # last index in [lo, hi) with rec_t <= te
-        a, b = lo, hi
-        while a < b:
-            mid = (a + b) // 2
-            if rec_t[mid] <= te:
-                a = mid + 1
+    predicted (ballistic) to it; NaN before the first.
+
+    The pairs run in n_chunks parallel chunks. The EKF predicts in one flat work array per chunk
+    (``ekf_predict_flat``, the operations of ``ekf_predict_1``, which would allocate one per
+    pair) and writes the result straight into out_x, out_P; the UKF predicts copies of the
+    recorded state, falling back to the EKF where its sigma points fail."""
+    n = targets.shape[0]
+    ekf = method == EKF
+    for c in prange(n_chunks):
+        wb = ekf_work()
+        for e in range(c * n // n_chunks, (c + 1) * n // n_chunks):
+            k = targets[e]
+            lo, hi = offsets[k], offsets[k + 1]
+            te = times[e]
+            # last index in [lo, hi) with rec_t <= te
+            a, b = lo, hi
+            while a < b:
+                mid = (a + b) // 2
+                if rec_t[mid] <= te:
+                    a = mid + 1
+                else:
+                    b = mid
+            i = a - 1
+            if i < lo:
+                for p in range(6):
+                    out_x[e, p] = np.nan
+                    for q in range(6):
+                        out_P[e, p, q] = np.nan
+                continue
+            if te == rec_t[i]:
+                for p in range(6):
+                    out_x[e, p] = rec_x[i, p]
+                    for q in range(6):
+                        out_P[e, p, q] = rec_P[i, p, q]
+            elif ekf:
+                for p in range(6):
+                    wb[E_X + p] = rec_x[i, p]
+                    for q in range(6):
+                        wb[E_P + 6 * p + q] = rec_P[i, p, q]
+                ekf_predict_flat(wb, rec_t[i], te, False, cfg, mp)
+                for p in range(6):
+                    out_x[e, p] = wb[E_X + p]
+                    for q in range(6):
+                        out_P[e, p, q] = wb[E_P + 6 * p + q]
             else:
-                b = mid
-        i = a - 1
-        if i < lo:
-            for p in range(6):
-                out_x[e, p] = np.nan
-                for q in range(6):
-                    out_P[e, p, q] = np.nan
-            continue
-        x = rec_x[i].copy()
-        P = rec_P[i].copy()
-        if te != rec_t[i]:
-            if not predict_1(method, x, P, rec_t[i], te, False, cfg, mp, wm, wc, gamma):
                 x = rec_x[i].copy()
                 P = rec_P[i].copy()
-                ekf_predict_1(x, P, rec_t[i], te, False, cfg, mp)
-        for p in range(6):
-            out_x[e, p] = x[p]
-            for q in range(6):
-                out_P[e, p, q] = P[p, q]
+                if not predict_1(method, x, P, rec_t[i], te, False, cfg, mp, wm, wc, gamma):
+                    x = rec_x[i].copy()
+                    P = rec_P[i].copy()
+                    ekf_predict_1(x, P, rec_t[i], te, False, cfg, mp)
+                for p in range(6):
+                    out_x[e, p] = x[p]
+                    for q in range(6):
+                        out_P[e, p, q] = P[p, q]
 
 
 @dataclass
@@ -399,9 +427,14 @@ def _evaluate(h: TrackHistory, targets, times):
     out_P = np.empty((targets.shape[0], 6, 6))
     _eval_kernel(
         h.offsets, h.t_s, h.x, h.P, targets, times, method_code(h.method), h.model.cfg(), h.model.params(),
-        wm, wc, gamma, out_x, out_P,
+        wm, wc, gamma, _n_chunks(targets.shape[0]), out_x, out_P,
     )
     return out_x, out_P
+
+
+def _n_chunks(n: int) -> int:
+    """Chunks of _eval_kernel's n pairs: four per numba thread (balance), at least 64 pairs each."""
+    return max(1, min(4 * numba.get_num_threads(), n // 64))
 
 
 _FIELDS = ("t_s", "target", "kind", "z", "R", "site_ecef_m", "sensor")
@@ -496,6 +529,46 @@ def _gather(order, t_in, kind_in, sensor_in, run, t, kind, sensor, bidx):
         bidx[j] = run[i]
 
 
+# The recorded states of a track() call (x, P and the per-update columns; every entry is written)
+# are views of one buffer. The last buffer is kept, and the next call reuses it if nothing else
+# refers to it any more (the TrackHistory that held it, and every array or view taken from its
+# arrays, are gone): memory fresh from the operating system (glibc maps a block this large
+# afresh each time) costs a page fault and the zeroing of every page on first write, ~5 % of the
+# tracker's time on a campaign's 100-trial chunks (~65 MB of states). A buffer above
+# _POOL_MAX_BYTES is not kept.
+_REC_COLS = 47  # per update: x (6), P (36), t, nis, and kind, sensor, detection index (int64)
+_POOL_MAX_BYTES = 256 * 2**20
+_pool_lock = threading.Lock()
+_pool: list[np.ndarray] = []  # at most one buffer
+# An object referenced by this list alone: sys.getrefcount(_probe[0]) is the count that
+# sys.getrefcount(_pool[0]) gives for a buffer only the pool refers to (the same expression, so
+# the same count on any interpreter, including those that borrow the argument's reference).
+_probe = [object()]
+
+
+def _record_arrays(u: int):
+    """(x (u, 6), P (u, 6, 6), t (u,), nis (u,), kind, sensor, detection index (u,) int64):
+    uninitialised views of one buffer, the kept one if it is free and not much larger than
+    needed (at most twice the entries plus 2^20, 8 MB: a small history does not hold a large
+    buffer), else a new one, which is kept instead."""
+    n = u * _REC_COLS
+    with _pool_lock:
+        if (
+            _pool and n <= _pool[0].shape[0] <= 2 * n + 2**20
+            and sys.getrefcount(_pool[0]) == sys.getrefcount(_probe[0])
+        ):
+            buf = _pool[0]
+        else:
+            buf = np.empty(n)
+            _pool.clear()
+            if buf.nbytes <= _POOL_MAX_BYTES:
+                _pool.append(buf)
+    return (
+        buf[:6 * u].reshape(u, 6), buf[6 * u:42 * u].reshape(u, 6, 6), buf[42 * u:43 * u], buf[43 * u:44 * u],
+        buf[44 * u:45 * u].view(np.int64), buf[45 * u:46 * u].view(np.int64), buf[46 * u:47 * u].view(np.int64),
+    )
+
+
 def _column(cols, name, m, shape, dtype):
     return np.ascontiguousarray(np.asarray(cols[name], dtype=dtype).reshape((m,) + shape))
 
@@ -568,13 +641,7 @@ def track(
     np.cumsum(count, out=rec_off[1:])
     u = int(rec_off[-1])
     # every row is written: the plan counts them
-    X = np.empty((u, 6))
-    PP = np.empty((u, 6, 6))
-    rec_t = np.empty(u)
-    rec_kind = np.empty(u, np.int64)
-    rec_sensor = np.empty(u, np.int64)
-    rec_nis = np.empty(u)
-    rec_det = np.empty(u, np.int64)
+    X, PP, rec_t, rec_nis, rec_kind, rec_sensor, rec_det = _record_arrays(u)
     n_updates = np.zeros((k, int(sensor_in.max()) + 1 if m else 0), np.int64)
     info = np.full((k, 3), np.nan)
     written = np.zeros(k, np.int64)
