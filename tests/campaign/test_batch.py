@@ -124,13 +124,14 @@ def test_performance_dispersion_changes_the_boost():
 def test_draws_are_per_trial_and_fixed_pk_is_kept():
     resolved = parse_scenario(ALASKA).resolved()
     d = _draws(resolved, 3, resolved.dispersion)
-    pks = [b[0].interceptor_spec().sspk for b in d.batteries]
+    pks = d.sspk[:, 0].tolist()
+    assert d.sspk.shape == (3, len(resolved.batteries))
     assert len(set(pks)) == 3 and all(0 < p < 1 for p in pks)
     assert (np.abs(d.time_shift_s) <= 20).all() and d.noise.shape == (3, len(resolved.sensors))
     assert len(np.unique(d.noise)) == d.noise.size
     fixed = parse_scenario(ALASKA + '\n[overrides]\npk = { "gbi-ce2" = 0.5 }\n').resolved()
     d2 = _draws(fixed, 2, fixed.dispersion)
-    assert [b[0].interceptor_spec().sspk for b in d2.batteries] == [0.5, 0.5]
+    assert d2.sspk[:, 0].tolist() == [0.5, 0.5]
     # the same trial draws the same, whatever else is in the chunk
     again = _draws(resolved, 2, resolved.dispersion)
     np.testing.assert_array_equal(again.aim_en_m, d.aim_en_m[:2])

@@ -236,28 +236,41 @@ class _SigmaGrids:
     (m) interpolated in time between values of ``TrackHistory.states_at`` (the last update at or
     before each grid time, predicted to it) on a SIGMA_GRID_S grid from its commit time to
     impact (clamped outside). Called as ``PathSet.windows``'s sigma: (track index, t_s) arrays;
-    ``one(k)`` is track k's as a callable of time alone."""
+    ``one(k)`` is track k's as a callable of time alone.
+
+    The grid values are computed when a call first needs them: the two around each time asked
+    for (a window asks only at its launch times, which seldom reach the first or the last
+    minutes of the grid); the values are those of the whole grid computed at once."""
 
     def __init__(self, hist, objects: list[int], commit_s: list[float], t_end: np.ndarray):
+        self._hist = hist
         grids = [np.append(np.arange(c, max(c, float(t_end[k])), SIGMA_GRID_S), max(c, float(t_end[k])))
                  for k, c in zip(objects, commit_s)]
         sizes = np.array([g.size for g in grids], np.int64)
-        t_grid = np.concatenate(grids) if grids else np.zeros(0)
-        self.s_grid = np.zeros(0)
-        if grids:
-            _, P = hist.states_at(np.repeat(np.asarray(objects, np.int64), sizes), t_grid)
-            self.s_grid = np.sqrt(np.trace(P[:, :3, :3], axis1=1, axis2=2))
+        self._t_grid = np.concatenate(grids) if grids else np.zeros(0)
+        self._obj = np.repeat(np.asarray(objects, np.int64), sizes)
+        self.s_grid = np.full(self._t_grid.size, np.nan)
+        self._done = np.zeros(self._t_grid.size, bool)
         # one np.interp over all tracks: track k's grid shifted to start at k * span
         last = np.cumsum(sizes) - 1
-        self._lo, self._hi = t_grid[last - sizes + 1], t_grid[last]
+        self._first, self._last = last - sizes + 1, last
+        self._lo, self._hi = self._t_grid[self._first], self._t_grid[last]
         span = float(np.max(self._hi - self._lo, initial=0.0)) + 1.0
         self._base = np.arange(len(grids)) * span - self._lo
-        self._x = t_grid + np.repeat(self._base, sizes)
+        self._x = self._t_grid + np.repeat(self._base, sizes)
 
     def __call__(self, k, t_s):
         k = np.asarray(k, np.int64)
-        t = np.clip(np.asarray(t_s, float), self._lo[k], self._hi[k])
-        return np.interp(t + self._base[k], self._x, self.s_grid)
+        x = np.clip(np.asarray(t_s, float), self._lo[k], self._hi[k]) + self._base[k]
+        # np.interp takes grid points j and j + 1 with x[j] <= x < x[j + 1] (j the last at the end)
+        j = np.clip(np.searchsorted(self._x, x, side="right") - 1, self._first[k], self._last[k])
+        need = np.concatenate([j.reshape(-1), np.minimum(j + 1, self._last[k]).reshape(-1)])
+        need = np.unique(need[~self._done[need]])
+        if need.size:
+            _, P = self._hist.states_at(self._obj[need], self._t_grid[need])
+            self.s_grid[need] = np.sqrt(np.trace(P[:, :3, :3], axis1=1, axis2=2))
+            self._done[need] = True
+        return np.interp(x, self._x, self.s_grid)
 
     def one(self, k: int):
         return lambda t_s: self(np.full(np.shape(t_s), k, np.int64), t_s)
