@@ -7,7 +7,9 @@ trials_per_s_2_workers, speedup (two workers over one), same_result (the two run
 and s_per_100k_trials_2_workers (what 100,000 trials take at the two-worker rate). The one-worker
 run is this process on one numba thread, as each worker is; the two-worker run is this process and
 one worker process (`run_campaign`'s local pool), and includes starting that process (about 2 s:
-the interpreter, the imports and the compiled kernels from numba's cache).
+the interpreter, the imports and the compiled kernels from numba's cache). Like `bmdsim campaign`,
+the benchmark first lets its process keep freed memory for reuse (`runner.tune_allocator`,
+allocator_tuned in the output).
 
     python benchmarks/campaign.py [--trials 20000] [--chunk-size 100]
 """
@@ -30,14 +32,17 @@ def main() -> None:
     import numba
 
     from bmdsim.campaign import run_campaign
+    from bmdsim.campaign.runner import tune_allocator
 
     # one worker is one core: the in-process run gets one numba thread, as each pool worker does
     numba.set_num_threads(1)
+    # as `bmdsim campaign` does in its own process (the worker processes do it themselves)
+    out_tuned = tune_allocator()
     with tempfile.TemporaryDirectory() as d:
         path = Path(d) / "alaska.toml"
         path.write_text(SCENARIO)
         run_campaign(path, 1)  # warm the numba caches and the catalogs
-        out = {"trials": args.trials, "chunk_size": args.chunk_size}
+        out = {"trials": args.trials, "chunk_size": args.chunk_size, "allocator_tuned": out_tuned}
         rows = {}
         for w in (1, 2):
             t = time.perf_counter()

@@ -243,8 +243,9 @@ def campaign(
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
     from bmdsim.campaign import run_campaign
-    from bmdsim.campaign.runner import DEFAULT_CHUNK_SIZE
+    from bmdsim.campaign.runner import DEFAULT_CHUNK_SIZE, tune_allocator
 
+    tune_allocator()  # this process runs chunks too: keep their memory for the next one
     if sweep is not None:
         from bmdsim.campaign.sweep import parse_sweep, run_sweep
 

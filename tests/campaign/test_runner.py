@@ -238,3 +238,32 @@ def test_unreachable_scheduler_is_a_clear_error():
     with pytest.raises(BmdsimInputError) as e:
         run_campaign(scen, 1, scheduler="tcp://127.0.0.1:9")
     assert "scheduler" in str(e.value)
+
+
+_REUSE_PROBE = """
+import resource, numpy as np
+from bmdsim.campaign.runner import tune_allocator
+tuned = tune_allocator()
+def faults(n):
+    f0 = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+    a = np.ones(n)  # written through: every page touched
+    del a
+    return resource.getrusage(resource.RUSAGE_SELF).ru_minflt - f0
+first = faults(3 * 2**20)  # 24 MB, as a chunk's larger arrays
+print(tuned, first, faults(3 * 2**20))
+"""
+
+
+def test_tuned_allocator_reuses_freed_chunk_memory():
+    # a campaign process keeps the memory a chunk frees: allocating the same 24 MB again after
+    # freeing it costs (almost) no page faults, where fresh memory costs one per page
+    import platform
+    import subprocess
+    import sys
+
+    if platform.system() != "Linux" or platform.libc_ver()[0] != "glibc":
+        pytest.skip("tune_allocator acts on glibc only")
+    out = subprocess.run([sys.executable, "-c", _REUSE_PROBE], capture_output=True, text=True, check=True).stdout.split()
+    tuned, first, second = out[0] == "True", int(out[1]), int(out[2])
+    assert tuned
+    assert first > 0 and second <= first // 10, (first, second)

@@ -43,6 +43,7 @@ import numpy as np
 
 from bmdsim.assessment.linear import predict_impacts
 from bmdsim.assessment.policy import ENGAGE, NO_ENGAGE, Policy, evaluate
+from bmdsim.campaign.seeds import chunk_generators
 from bmdsim.defense.battlespace import PathSet
 from bmdsim.earth import geodesy
 from bmdsim.earth.geography import TerritoryIndex, resolve_protected
@@ -349,19 +350,15 @@ def _assess(resolved, threats, truth, det, index: TerritoryIndex, policy: Policy
 
 def run_batch(resolved, trial_ids: Sequence[int], root_seed: int, dispersion: Mapping[str, Any]) -> list[dict]:
     """Rows (one per trial and threat, trials in the order given) of a chunk of trials."""
-    from bmdsim.campaign.runner import seed_of, trial_seed_sequences
-
     trial_ids = [int(k) for k in trial_ids]
     if not trial_ids:
         return []
     threats = resolved.threat_specs()
     nt, n = len(threats), len(trial_ids)
-    sequences = [trial_seed_sequences(root_seed, k) for k in trial_ids]  # (engine, dispersion) per trial
-    seeds = [seed_of(engine) for engine, _ in sequences]
-    # per trial: the engine's streams as in engine.run.run_scenario (one per threat, one for the
-    # battle) and the dispersion stream
-    streams = [np.random.SeedSequence(s).spawn(nt + 1) for s in seeds]
-    disp_rngs = [np.random.default_rng(disp) for _, disp in sequences]
+    # per trial: its engine seed, its dispersion stream, and the engine's streams as in
+    # engine.run.run_scenario (one per threat, one for the battle): runner.trial_seed_sequences'
+    # generators, made for the whole chunk at once (campaign.seeds)
+    seeds, disp_rngs, streams = chunk_generators(root_seed, trial_ids, nt + 1)
     draws = _draw(resolved, threats, disp_rngs, dispersion)
 
     truth = _fly_truth(threats, draws)
@@ -370,7 +367,7 @@ def run_batch(resolved, trial_ids: Sequence[int], root_seed: int, dispersion: Ma
     burning = t_rec[None, :] <= truth.t_burnout_s[:, None]
     after = np.array([RCS_ORBITAL_M2 if s.profile == "orbit" else RCS_RV_M2 for s in threats] * n)
     rcs = np.where(burning, RCS_BOOST_M2, after[:, None])
-    obj_rngs = [np.random.default_rng(streams[k][j]) for k in range(n) for j in range(nt)]
+    obj_rngs = [streams[k][j] for k in range(n) for j in range(nt)]
     noise = np.repeat(draws.noise, nt, axis=0)
     det = observe(list(resolved.sensors), t_rec, r_ecef, burning, rcs, obj_rngs, noise_scale=noise)
 
@@ -394,7 +391,7 @@ def run_batch(resolved, trial_ids: Sequence[int], root_seed: int, dispersion: Ma
     for q, k in enumerate(trial_ids):
         objs = assessed[q * nt:(q + 1) * nt]
         battle = fight(
-            [a.committed for a in objs], resolved.batteries, doctrine, np.random.default_rng(streams[q][-1]),
+            [a.committed for a in objs], resolved.batteries, doctrine, streams[q][-1],
             values=values, compare_methods=False, windows=windows[:, q * nt:(q + 1) * nt], specs=specs,
             sspk=draws.sspk[q], narrate=False,
         )
