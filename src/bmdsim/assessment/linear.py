@@ -239,9 +239,11 @@ def predict_impacts(
     w, vec = np.linalg.eigh(np.nan_to_num(sym))
     w = np.clip(w, 0.0, None)
     fac = vec * np.sqrt(w)[:, None, :]  # (n, 2, 2): columns scaled
-    en = np.einsum("nij,mj->nmi", fac, _QUAD)  # (n, M, 2) metres east, north
+    # (n, M) metres east and north: fac @ quadrature point, its two products summed in order
+    e_m = fac[:, 0, 0, None] * _QUAD[None, :, 0] + fac[:, 0, 1, None] * _QUAD[None, :, 1]
+    n_m = fac[:, 1, 0, None] * _QUAD[None, :, 0] + fac[:, 1, 1, None] * _QUAD[None, :, 1]
     origin = frames.geodetic_to_ecef(mlat, mlon, 0.0).reshape(n, 3)
-    pts = origin[:, None, :] + en[..., 0:1] * east[:, None, :] + en[..., 1:2] * north[:, None, :]
+    pts = origin[:, None, :] + e_m[..., None] * east[:, None, :] + n_m[..., None] * north[:, None, :]
     qlat, qlon, _ = frames.ecef_to_geodetic(pts.reshape(-1, 3))
     qlat = qlat.reshape(n, N_QUAD)
     qlon = qlon.reshape(n, N_QUAD)
