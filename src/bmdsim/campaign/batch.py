@@ -265,8 +265,10 @@ class _SigmaGrids:
         x = np.clip(np.asarray(t_s, float), self._lo[k], self._hi[k]) + self._base[k]
         # np.interp takes grid points j and j + 1 with x[j] <= x < x[j + 1] (j the last at the end)
         j = np.clip(np.searchsorted(self._x, x, side="right") - 1, self._first[k], self._last[k])
-        need = np.concatenate([j.reshape(-1), np.minimum(j + 1, self._last[k]).reshape(-1)])
-        need = np.unique(need[~self._done[need]])
+        mark = np.zeros(self._done.size, bool)
+        mark[j] = True
+        mark[np.minimum(j + 1, self._last[k])] = True
+        need = np.flatnonzero(mark & ~self._done)
         if need.size:
             _, P = self._hist.states_at(self._obj[need], self._t_grid[need])
             self.s_grid[need] = np.sqrt(np.trace(P[:, :3, :3], axis1=1, axis2=2))
