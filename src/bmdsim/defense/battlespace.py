@@ -25,7 +25,6 @@ from numba import njit
 
 from bmdsim.defense.flyout import ground_range_m, time_of_flight_s
 from bmdsim.defense.interceptors import BatterySpec, InterceptorSpec
-from bmdsim.constants import WGS84_A_M, WGS84_E2
 from bmdsim.earth import frames
 
 # Fire-control track quality: 1-sigma position error (RSS of the axes) at lift-off. An order of
@@ -140,26 +139,12 @@ def per_path_sigma(sigmas):
 
 @njit(cache=True)
 def _height_and_unit(r, alt_m, unit):
-    """Height above the ellipsoid (m) and unit vector of ECEF points r (n, 3): the height of
-    `frames.ecef_to_geodetic` (Vermeille 2002), its formulas point by point, without the
-    latitude and longitude (their two arctangents are most of its cost; a window takes them
-    when they are asked for, `EngagementWindow.lat_deg`)."""
-    a2 = WGS84_A_M * WGS84_A_M
-    e4 = WGS84_E2 * WGS84_E2
+    """Height above the ellipsoid (m, `frames.height_m_1`: Vermeille 2002 without the latitude
+    and longitude, whose two arctangents are most of its cost; a window takes them when they are
+    asked for, `EngagementWindow.lat_deg`) and unit vector of ECEF points r (n, 3)."""
     for i in range(r.shape[0]):
         x, y, z = r[i, 0], r[i, 1], r[i, 2]
-        rho2 = x * x + y * y
-        p = rho2 / a2
-        q = (1.0 - WGS84_E2) / a2 * z * z
-        rr = (p + q - e4) / 6.0
-        s = e4 * p * q / (4.0 * rr * rr * rr)
-        t = np.cbrt(1.0 + s + math.sqrt(s * (2.0 + s)))
-        u = rr * (1.0 + t + 1.0 / t)
-        v = math.sqrt(u * u + e4 * q)
-        w = WGS84_E2 * (u + v - q) / (2.0 * v)
-        k = math.sqrt(u + v + w * w) - w
-        d = k * math.sqrt(rho2) / (k + WGS84_E2)
-        alt_m[i] = (k + WGS84_E2 - 1.0) / k * math.sqrt(d * d + z * z)
+        alt_m[i] = frames.height_m_1(x, y, z)
         inv = 1.0 / math.sqrt(x * x + y * y + z * z)
         unit[i, 0] = x * inv
         unit[i, 1] = y * inv
