@@ -126,11 +126,13 @@ class _Draws:
     sspk: np.ndarray  # (n, B) each fire unit's single-shot kill probability in this trial
 
 
-def _draw(resolved, threats, trial_rngs: Sequence[np.random.Generator], d: Mapping[str, Any]) -> _Draws:
+def _draw(resolved, threats, trial_rngs: Sequence[np.random.Generator], d: Mapping[str, Any], specs=None) -> _Draws:
+    """The chunk's dispersions (specs: the fire units' interceptors, when the caller has them)."""
     n, nt, ns = len(trial_rngs), len(threats), len(resolved.sensors)
-    specs = [b.interceptor_spec() for b in resolved.batteries]
+    if specs is None:
+        specs = [b.interceptor_spec() for b in resolved.batteries]
     out = _Draws(np.zeros((n, nt)), np.zeros((n, nt, 2)), np.zeros((n, nt, 2)), np.ones((n, nt)), np.ones((n, ns)),
-                 np.tile([s.sspk_mean for s in specs], (n, 1)).reshape(n, len(specs)))
+                 np.tile(np.array([s.sspk_mean for s in specs], float), (n, 1)))
     for k, rng in enumerate(trial_rngs):
         # the order of the draws is fixed: each kind is drawn only when dispersed, always in
         # this order, so adding a dispersion never changes the draws of the ones before it
@@ -361,7 +363,8 @@ def run_batch(resolved, trial_ids: Sequence[int], root_seed: int, dispersion: Ma
     # engine.run.run_scenario (one per threat, one for the battle): runner.trial_seed_sequences'
     # generators, made for the whole chunk at once (campaign.seeds)
     seeds, disp_rngs, streams = chunk_generators(root_seed, trial_ids, nt + 1)
-    draws = _draw(resolved, threats, disp_rngs, dispersion)
+    specs = [b.interceptor_spec() for b in resolved.batteries]
+    draws = _draw(resolved, threats, disp_rngs, dispersion, specs)
 
     truth = _fly_truth(threats, draws)
     r_ecef, _ = truth.record_ecef()
@@ -384,10 +387,9 @@ def run_batch(resolved, trial_ids: Sequence[int], root_seed: int, dispersion: Ma
         paths = PathSet([assessed[k].committed.path for k in engaged])
         commits = [assessed[k].committed.commit_s for k in engaged]
         for i, bat in enumerate(resolved.batteries):
-            windows[i, engaged] = paths.windows(bat, commits, grids)
+            windows[i, engaged] = paths.windows(bat, commits, grids, spec=specs[i])
     doctrine = resolved.doctrine_map()
     values = [t.value for t in threats]
-    specs = [b.interceptor_spec() for b in resolved.batteries]
     lat_i, lon_i = truth.impact_lat_lon_deg
     rows = []
     for q, k in enumerate(trial_ids):
